@@ -90,3 +90,10 @@ func (*EasemobPushAsync) Type() string  { return TypeEasemobPushAsync }
 func (*EasemobPushSingle) Type() string { return TypeEasemobPushSingle }
 func (*EasemobPushLabel) Type() string  { return TypeEasemobPushLabel }
 func (*EasemobPushTask) Type() string   { return TypeEasemobPushTask }
+
+// TODO(contract): the rules from providers.md.
+func (*EasemobPushSync) Validate(Env) error   { return nil }
+func (*EasemobPushAsync) Validate(Env) error  { return nil }
+func (*EasemobPushSingle) Validate(Env) error { return nil }
+func (*EasemobPushLabel) Validate(Env) error  { return nil }
+func (*EasemobPushTask) Validate(Env) error   { return nil }
