@@ -215,3 +215,23 @@ func TestPrepareValidatesOtherJobs(t *testing.T) {
 		t.Fatal("prepare(nil) = nil error")
 	}
 }
+
+func BenchmarkPrepareEasemob10k(b *testing.B) {
+	job := &EasemobPushSingle{Targets: userIDs("user-", 10_000), PushMessage: PushMessage{Title: "t", Content: "c"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := prepare(job, Env{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPrepareEnOS1k(b *testing.B) {
+	job := &EnOSNoticeProduce{OrgID: "o1", Messages: enosMessages(1000)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := prepare(job, Env{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
