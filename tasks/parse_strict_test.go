@@ -1,0 +1,121 @@
+package tasks_test
+
+import (
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/herald-dispatch/herald/tasks"
+)
+
+func TestParseStrictRejects(t *testing.T) {
+	tests := []struct {
+		name    string
+		typ     string
+		payload string
+		field   string
+		rule    string // contained in the rule
+	}{
+		{"typo at the top", tasks.TypeEasemobPushSingle,
+			`{"targets":["u1"],"pushmesage":{"title":"t","content":"c"}}`, "pushmesage", "unknown field"},
+		{"typo nested", tasks.TypeEasemobPushSingle,
+			`{"targets":["u1"],"pushMessage":{"titel":"t","content":"c"}}`, "pushMessage.titel", "unknown field"},
+		{"wrong case", tasks.TypeEasemobPushSingle,
+			`{"targets":["u1"],"PushMessage":{"title":"t","content":"c"}}`, "PushMessage", `did you mean "pushMessage"`},
+		{"snake case", tasks.TypeEasemobPushSingle,
+			`{"targets":["u1"],"pushMessage":{"title":"t","sub_title":"s","content":"c"}}`, "pushMessage.sub_title", "unknown field"},
+		{"in a list", tasks.TypeEnOSNoticeProduce,
+			`{"orgId":"o","messages":[{"messageId":"m1"},{"messageId":"m2","body":{"defualtValue":"x"}}]}`,
+			"messages[1].body.defualtValue", "unknown field"},
+		{"trailing object", tasks.TypeEasemobPushSingle, `{"targets":["u1"]} {}`, "payload", "after the JSON object"},
+		{"trailing garbage", tasks.TypeEasemobPushSingle, `{"targets":["u1"]} x`, "payload", "after the JSON object"},
+		{"not JSON", tasks.TypeEasemobPushSingle, `{"targets":["u1"]`, "payload", "not valid JSON"},
+		{"bad character", tasks.TypeEasemobPushSingle, `{"targets":[u1]}`, "payload", "not valid JSON at byte"},
+		{"empty", tasks.TypeEasemobPushSingle, ``, "payload", "empty"},
+		{"array", tasks.TypeEasemobPushSingle, `[]`, "payload", "must be a JSON object"},
+		{"null", tasks.TypeEasemobPushSingle, `null`, "payload", "must be a JSON object"},
+		{"string for a list", tasks.TypeEasemobPushSingle, `{"targets":"u1"}`, "targets", "must be an array, not string"},
+		{"number for a string", tasks.TypeEasemobPushSingle,
+			`{"targets":["u1"],"pushMessage":{"title":5}}`, "pushMessage.title", "must be a string, not number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			job, err := tasks.ParseStrict(tt.typ, []byte(tt.payload))
+			var verr *tasks.ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("ParseStrict() = %+v, %v; want a *ValidationError", job, err)
+			}
+			if verr.Job != tt.typ || verr.Field != tt.field || !strings.Contains(verr.Rule, tt.rule) {
+				t.Errorf("ParseStrict() error = {Job:%q Field:%q Rule:%q}, want field %q, rule containing %q",
+					verr.Job, verr.Field, verr.Rule, tt.field, tt.rule)
+			}
+		})
+	}
+}
+
+func TestParseStrictAccepts(t *testing.T) {
+	tests := []struct {
+		name    string
+		typ     string
+		payload string
+	}{
+		{"push.single", tasks.TypeEasemobPushSingle,
+			`{"targets":["u1","u2"],"strategy":1,"pushMessage":{"title":"t","content":"c","config":{"badge":{"addNum":1}}}}`},
+		// Vendor blocks and ext are passed through: any field goes.
+		{"free-form blocks", tasks.TypeEasemobPushSingle,
+			`{"targets":["u1"],"pushMessage":{"title":"t","content":"c","ext":{"k":{"deep":1}},"apns":{"anything":true}}}`},
+		{"i18n map", tasks.TypeEnOSNoticeProduce,
+			`{"orgId":"o","messages":[{"messageId":"m1","body":{"i18nValue":{"en_US":"hi"}}}]}`},
+		{"whitespace around", tasks.TypeEasemobPushSingle, "\n {\"targets\":[\"u1\"]}\n\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			strict, err := tasks.ParseStrict(tt.typ, []byte(tt.payload))
+			if err != nil {
+				t.Fatalf("ParseStrict() = %v", err)
+			}
+			// Strictness rejects, it never decodes differently.
+			lax, err := tasks.Parse(tt.typ, []byte(tt.payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(strict, lax) {
+				t.Errorf("ParseStrict() = %+v, Parse() = %+v", strict, lax)
+			}
+		})
+	}
+}
+
+func TestParseStrictUnknownType(t *testing.T) {
+	if _, err := tasks.ParseStrict("easemob:push.everyone", []byte(`{}`)); !errors.Is(err, tasks.ErrUnknownType) {
+		t.Errorf("ParseStrict() = %v, want ErrUnknownType", err)
+	}
+}
+
+// Types is what the CLI offers: every entry must be a job ParseStrict and
+// the Producer know.
+func TestTypes(t *testing.T) {
+	types := tasks.Types()
+	if len(slices.Compact(slices.Sorted(slices.Values(types)))) != len(types) {
+		t.Errorf("Types() has duplicates: %v", types)
+	}
+	for _, typ := range types {
+		p, ok := tasks.ProviderOf(typ)
+		if !ok {
+			t.Errorf("ProviderOf(%q) found no provider", typ)
+		}
+		job, err := tasks.ParseStrict(typ, []byte(`{}`))
+		if err != nil {
+			t.Errorf("ParseStrict(%q, {}) = %v", typ, err)
+			continue
+		}
+		if job.Type() != typ {
+			t.Errorf("ParseStrict(%q) made a %s job", typ, job.Type())
+		}
+		if !strings.HasPrefix(typ, string(p)+":") {
+			t.Errorf("%s is not in provider %s", typ, p)
+		}
+	}
+}

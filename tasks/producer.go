@@ -1,0 +1,357 @@
+package tasks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	neturl "net/url"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// Errors returned by Producer.Status and Producer.Cancel, matched with
+// errors.Is.
+var (
+	// ErrNotFound means no task has the id: it never existed, was
+	// cancelled, or completed and outlived its retention.
+	ErrNotFound = errors.New("tasks: task not found")
+	// ErrNotCancellable means the task is running (active) or done
+	// (completed): cancelling can no longer stop the provider call. The
+	// error names the state.
+	ErrNotCancellable = errors.New("tasks: task cannot be cancelled")
+	// ErrAmbiguousID means the id names tasks in more than one provider
+	// queue, which happens when one idempotency key was used for jobs of
+	// two providers. Status and Cancel refuse to guess.
+	ErrAmbiguousID = errors.New("tasks: task id is in more than one queue")
+)
+
+// ErrKeyReused is returned by Enqueue when the idempotency key already names
+// a task carrying a different job: another type, payload or account. An
+// idempotency key stands for one request; reusing it for another would
+// silently drop the second job, so Enqueue reports it instead.
+var ErrKeyReused = errors.New("tasks: idempotency key already used for a different job")
+
+// A Producer validates jobs and enqueues them into Redis for Herald's
+// workers. It is safe for concurrent use; create one per process and share
+// it.
+//
+// Each job becomes one asynq task per provider call, in the provider's
+// queue (Provider.Queue), with the account in HeaderAccount. Status and
+// Cancel look tasks up by the ids in the Receipt.
+type Producer struct {
+	rdb       redis.UniversalClient
+	ownsRDB   bool
+	client    *asynq.Client
+	inspector *asynq.Inspector
+
+	now       func() time.Time
+	zone      *time.Location            // nil: ChinaStandardTime
+	zones     map[string]*time.Location // per account
+	retention time.Duration
+	err       error // the first invalid ProducerOption
+}
+
+// NewProducer returns a Producer on rdb. The caller owns rdb: Close does not
+// close it, so a worker can share one client between its producer, its
+// asynq server and its rate limiters.
+func NewProducer(rdb redis.UniversalClient, opts ...ProducerOption) *Producer {
+	p := &Producer{
+		rdb:       rdb,
+		client:    asynq.NewClientFromRedisClient(rdb),
+		inspector: asynq.NewInspectorFromRedisClient(rdb),
+		now:       time.Now,
+		retention: DefaultRetention,
+	}
+	for _, o := range opts {
+		if err := o.applyProducer(p); err != nil {
+			p.err = err
+			break
+		}
+	}
+	return p
+}
+
+// OpenProducer connects to the Redis at url and returns a Producer that owns
+// the connection: Close closes it. url is a redis:// or rediss:// (TLS) URL
+// as go-redis's ParseURL reads it (unix:// works too), with user, password
+// and database number:
+//
+//	rediss://herald:secret@redis.internal:6380/2
+//
+// The connection is made on first use, so a wrong address shows up as an
+// error from the first Enqueue, Status or Cancel.
+func OpenProducer(url string, opts ...ProducerOption) (*Producer, error) {
+	ropts, err := redis.ParseURL(url)
+	if err != nil {
+		// net/url quotes the whole URL, password included, in its
+		// errors; keep only what went wrong.
+		var uerr *neturl.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("tasks: redis URL: %w", err)
+	}
+	rdb := redis.NewClient(ropts)
+	p := NewProducer(rdb, opts...)
+	p.ownsRDB = true
+	if p.err != nil {
+		_ = rdb.Close()
+		return nil, p.err
+	}
+	return p, nil
+}
+
+// Close releases the Redis connection if the producer opened it
+// (OpenProducer); a client passed to NewProducer stays open.
+func (p *Producer) Close() error {
+	if p.ownsRDB {
+		return p.rdb.Close()
+	}
+	return nil
+}
+
+// Enqueue validates job and enqueues it, returning the ids of its tasks.
+//
+// Validation comes first: a field that breaks the provider's rules makes
+// Enqueue return a *ValidationError naming it (match it with errors.As),
+// an invalid option an *OptionError, and in both cases nothing reaches
+// Redis. A recipient list longer than one provider call takes is split
+// into several tasks, reported together in the receipt.
+//
+// With an IdempotencyKey, enqueueing the same job again is safe: the receipt
+// returns the task already in Redis, marked Duplicate, and no second task is
+// added. The same key with a different job is an error (ErrKeyReused).
+//
+// If Redis fails part-way through a split job, Enqueue returns the receipt
+// of the parts it did enqueue together with the error. Retrying with the
+// same idempotency key enqueues only the missing parts.
+func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Receipt, error) {
+	if p.err != nil {
+		return nil, p.err
+	}
+	if job == nil {
+		return nil, errors.New("tasks: Enqueue of a nil Job")
+	}
+	d := delivery{now: p.now(), account: DefaultAccount, maxRetry: -1, retention: p.retention}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o.apply(&d); err != nil {
+			return nil, err
+		}
+	}
+	provider, ok := ProviderOf(job.Type())
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownType, job.Type())
+	}
+
+	// Rules such as "startDate more than an hour ahead" hold for the
+	// moment the provider gets the call, which is the delivery time.
+	env := Env{Now: d.now, Zone: p.zoneOf(d.account)}
+	if d.at.After(env.Now) {
+		env.Now = d.at
+	}
+	parts, err := prepare(job, env)
+	if err != nil {
+		return nil, err
+	}
+
+	// Build every task before the first write, so an error here leaves
+	// Redis untouched.
+	headers := map[string]string{HeaderAccount: d.account}
+	if !d.at.IsZero() {
+		headers[HeaderNotBefore] = strconv.FormatInt(d.at.UnixMilli(), 10)
+	}
+	tasks := make([]*asynq.Task, len(parts))
+	for i, part := range parts {
+		payload, err := json.Marshal(part)
+		if err != nil {
+			return nil, fmt.Errorf("tasks: encode %s payload: %w", part.Type(), err)
+		}
+		tasks[i] = asynq.NewTaskWithHeaders(part.Type(), payload, headers)
+	}
+
+	queue := provider.Queue()
+	ids := taskIDs(d.key, len(tasks))
+	r := &Receipt{Tasks: make([]TaskRef, 0, len(tasks))}
+	for i, t := range tasks {
+		ref, err := p.enqueue(ctx, t, queue, ids[i], &d)
+		if err != nil {
+			if len(r.Tasks) == 0 {
+				return nil, err
+			}
+			return r, err
+		}
+		r.Tasks = append(r.Tasks, ref)
+	}
+	return r, nil
+}
+
+// taskIDs returns the task ids for a job of n parts: none (asynq makes
+// UUIDs) without a key, key for a single task, and key, key/2, …, key/n for
+// a split job. Part one keeps the bare key so that a key always names a
+// task, whatever the job's size.
+func taskIDs(key string, n int) []string {
+	ids := make([]string, n)
+	if key == "" {
+		return ids
+	}
+	ids[0] = key
+	for i := 1; i < n; i++ {
+		ids[i] = key + "/" + strconv.Itoa(i+1)
+	}
+	return ids
+}
+
+// enqueue writes one task. With an id already taken it returns the task
+// holding it as a duplicate, provided it carries the same job.
+func (p *Producer) enqueue(ctx context.Context, t *asynq.Task, queue, id string, d *delivery) (TaskRef, error) {
+	opts := []asynq.Option{asynq.Queue(queue), asynq.Retention(d.retention)}
+	if id != "" {
+		opts = append(opts, asynq.TaskID(id))
+	}
+	if d.maxRetry >= 0 {
+		opts = append(opts, asynq.MaxRetry(d.maxRetry))
+	}
+	if d.timeout > 0 {
+		opts = append(opts, asynq.Timeout(d.timeout))
+	}
+	if !d.at.IsZero() {
+		opts = append(opts, asynq.ProcessAt(d.at))
+	}
+	// Two rounds: the task holding the id may vanish (cancelled, or its
+	// retention ran out) between the conflict and the lookup, and then the
+	// id is free again.
+	for range 2 {
+		info, err := p.client.EnqueueContext(ctx, t, opts...)
+		if err == nil {
+			return TaskRef{ID: info.ID, Type: info.Type, Queue: info.Queue, ProcessAt: info.NextProcessAt}, nil
+		}
+		if !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return TaskRef{}, fmt.Errorf("tasks: enqueue %s: %w", t.Type(), err)
+		}
+		old, err := p.inspector.GetTaskInfo(queue, id)
+		if errors.Is(err, asynq.ErrTaskNotFound) {
+			continue
+		}
+		if err != nil {
+			return TaskRef{}, fmt.Errorf("tasks: look up task %q: %w", id, err)
+		}
+		if old.Type != t.Type() || old.Headers[HeaderAccount] != d.account || !bytes.Equal(old.Payload, t.Payload()) {
+			return TaskRef{}, fmt.Errorf("%w: task %q holds another %s job", ErrKeyReused, id, old.Type)
+		}
+		return TaskRef{ID: old.ID, Type: old.Type, Queue: old.Queue, ProcessAt: dueAt(old), Duplicate: true}, nil
+	}
+	return TaskRef{}, fmt.Errorf("tasks: enqueue %s: task id %q keeps changing hands", t.Type(), id)
+}
+
+// dueAt is when an existing task is due: to the millisecond for a job
+// scheduled with DeliverAt, else asynq's whole-second NextProcessAt.
+func dueAt(info *asynq.TaskInfo) time.Time {
+	if info.State == asynq.TaskStateScheduled {
+		if nb := notBefore(info); !nb.IsZero() {
+			return nb
+		}
+	}
+	return info.NextProcessAt
+}
+
+func (p *Producer) zoneOf(account string) *time.Location {
+	if loc, ok := p.zones[account]; ok {
+		return loc
+	}
+	return p.zone
+}
+
+// Status reports the task with the given id: its state, attempts, last
+// error and, once completed, the result the worker recorded. It returns an
+// error wrapping ErrNotFound when there is no such task.
+//
+// Task ids do not say which provider queue holds them, so Status asks each
+// provider queue in turn (two Redis round trips per queue).
+func (p *Producer) Status(ctx context.Context, id string) (*Status, error) {
+	info, err := p.locate(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return statusOf(info), nil
+}
+
+// Cancel deletes the task with the given id so it never runs: a task that
+// is pending, scheduled, waiting to retry, or archived (failed) can be
+// cancelled. A task that is running or completed cannot; Cancel then
+// returns an error wrapping ErrNotCancellable. An unknown id is ErrNotFound.
+//
+// Cancelling frees the task's idempotency key.
+func (p *Producer) Cancel(ctx context.Context, id string) error {
+	info, err := p.locate(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := cancellable(info); err != nil {
+		return err
+	}
+	// A worker may pick the task up between the lookup and the delete;
+	// asynq then refuses to delete an active task, and we report why.
+	//
+	// Known gap: asynq's delete also removes completed tasks, so a task
+	// that runs to completion in that same instant loses its record.
+	err = p.inspector.DeleteTask(info.Queue, id)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	if now, lerr := p.inspector.GetTaskInfo(info.Queue, id); lerr == nil {
+		if cerr := cancellable(now); cerr != nil {
+			return cerr
+		}
+	}
+	return fmt.Errorf("tasks: cancel %q: %w", id, err)
+}
+
+func cancellable(info *asynq.TaskInfo) error {
+	switch info.State {
+	case asynq.TaskStateActive, asynq.TaskStateCompleted:
+		return fmt.Errorf("%w: task %q is %s", ErrNotCancellable, info.ID, info.State)
+	}
+	return nil
+}
+
+// locate finds the task with the given id in the provider queues.
+func (p *Producer) locate(ctx context.Context, id string) (*asynq.TaskInfo, error) {
+	if p.err != nil {
+		return nil, p.err
+	}
+	if id == "" {
+		return nil, fmt.Errorf("%w: empty id", ErrNotFound)
+	}
+	var found *asynq.TaskInfo
+	for _, prov := range Providers() {
+		// asynq's Inspector takes no context; honour ours between calls.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		info, err := p.inspector.GetTaskInfo(prov.Queue(), id)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("tasks: look up task %q: %w", id, err)
+		case found != nil:
+			return nil, fmt.Errorf("%w: %q is in queues %s and %s", ErrAmbiguousID, id, found.Queue, info.Queue)
+		}
+		found = info
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	return found, nil
+}

@@ -1,0 +1,88 @@
+package tasks
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Status is a task's state in Redis, as Producer.Status reports it.
+type Status struct {
+	ID    string `json:"id"`
+	Type  string `json:"type"`
+	Queue string `json:"queue"`
+	// Account is the worker-side account the job uses.
+	Account string `json:"account"`
+	// State is one of pending, scheduled, active, retry, archived,
+	// completed or aggregating (asynq's task states). A task is archived
+	// when it failed for good: a permanent provider error, or MaxRetry
+	// used up. LastError then says why.
+	State string `json:"state"`
+	// Attempts counts the failed attempts so far (asynq's Retried).
+	Attempts int `json:"attempts"`
+	MaxRetry int `json:"max_retry"`
+	// LastError is the error of the last failed attempt, as the worker
+	// reported it.
+	LastError    string    `json:"last_error,omitempty"`
+	LastFailedAt time.Time `json:"last_failed_at,omitzero"`
+	// NextProcessAt is when a pending, scheduled or retry task is due; asynq
+	// keeps it in whole seconds.
+	NextProcessAt time.Time `json:"next_process_at,omitzero"`
+	// NotBefore is the DeliverAt time to the millisecond, for a scheduled
+	// job. The worker holds the job until then.
+	NotBefore   time.Time `json:"not_before,omitzero"`
+	CompletedAt time.Time `json:"completed_at,omitzero"`
+	// Payload is the provider call the task carries.
+	Payload json.RawMessage `json:"payload,omitempty"`
+	// Result is what the worker recorded on success (for DingTalk, the
+	// send progress and result). A result that is not JSON is given as a
+	// JSON string.
+	Result json.RawMessage `json:"result,omitempty"`
+}
+
+func statusOf(info *asynq.TaskInfo) *Status {
+	s := &Status{
+		ID:            info.ID,
+		Type:          info.Type,
+		Queue:         info.Queue,
+		Account:       info.Headers[HeaderAccount],
+		State:         info.State.String(),
+		Attempts:      info.Retried,
+		MaxRetry:      info.MaxRetry,
+		LastError:     info.LastErr,
+		LastFailedAt:  info.LastFailedAt,
+		NextProcessAt: info.NextProcessAt,
+		NotBefore:     notBefore(info),
+		CompletedAt:   info.CompletedAt,
+		Payload:       asJSON(info.Payload),
+		Result:        asJSON(info.Result),
+	}
+	if s.Account == "" {
+		s.Account = DefaultAccount
+	}
+	return s
+}
+
+// notBefore reads HeaderNotBefore, or returns the zero time.
+func notBefore(info *asynq.TaskInfo) time.Time {
+	ms, err := strconv.ParseInt(info.Headers[HeaderNotBefore], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// asJSON returns b as JSON: itself when it is JSON already, else quoted.
+// A RawMessage that is not JSON would make the whole Status unmarshalable.
+func asJSON(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return nil
+	}
+	if json.Valid(b) {
+		return json.RawMessage(b)
+	}
+	q, _ := json.Marshal(string(b)) // a string always marshals
+	return q
+}
