@@ -1,0 +1,138 @@
+package easemobsim
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// token answers POST /{org}/{app}/token: body {grant_type:
+// "client_credentials", client_id, client_secret, ttl?}, reply {access_token,
+// expires_in, application} (no envelope). A wrong credential is HTTP 400
+// {"error":"invalid_grant","error_description":"client_id does not match"}.
+func (s *Server) token(c *call) {
+	if !s.allow(Token) {
+		c.fail(http.StatusTooManyRequests, errReachLimit())
+		return
+	}
+	body, ok := c.readBody()
+	if !ok {
+		return
+	}
+	m, err := decodeObject(body)
+	if err != nil {
+		c.fail(http.StatusBadRequest, errJSONParse(err))
+		return
+	}
+	str := func(k string) string {
+		var v string
+		if raw, ok := m[k]; ok {
+			_ = json.Unmarshal(raw, &v)
+		}
+		return v
+	}
+	grant := func(why string) {
+		// The token endpoint's errors are plain OAuth bodies: error and
+		// error_description only.
+		c.writeJSON(http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": why})
+		s.record(Call{Endpoint: Token, Method: c.r.Method, Path: c.r.URL.Path, Status: http.StatusBadRequest, Error: "invalid_grant", At: s.now()})
+	}
+	switch {
+	case str("grant_type") != "client_credentials":
+		grant("unsupported grant_type, expected client_credentials")
+		return
+	case str("client_id") != s.opts.ClientID:
+		grant("client_id does not match")
+		return
+	case str("client_secret") != s.opts.ClientSecret:
+		grant("client_secret does not match")
+		return
+	}
+	ttl := s.opts.TokenTTL
+	if raw, ok := m["ttl"]; ok {
+		var secs json.Number
+		if err := json.Unmarshal(raw, &secs); err != nil {
+			c.fail(http.StatusBadRequest, errIllegalArgument("ttl must be a number of seconds"))
+			return
+		}
+		n, err := secs.Int64()
+		if err != nil || n < 0 {
+			c.fail(http.StatusBadRequest, errIllegalArgument("ttl must be a number of seconds"))
+			return
+		}
+		// ttl 0 asks for a token that never expires.
+		ttl = time.Duration(n) * time.Second
+	}
+
+	tok := "YWMt" + strings.TrimRight(base64.URLEncoding.EncodeToString([]byte(randomHex(40))), "=")
+	now := s.now()
+	var exp time.Time
+	if ttl > 0 {
+		exp = now.Add(ttl)
+	}
+	s.mu.Lock()
+	s.tokens[tok] = exp
+	s.mu.Unlock()
+
+	c.writeJSON(http.StatusOK, struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+		Application string `json:"application"`
+	}{tok, int64(ttl / time.Second), s.application})
+	s.record(Call{Endpoint: Token, Method: c.r.Method, Path: c.r.URL.Path, Status: http.StatusOK, At: now})
+}
+
+// authorized checks the Bearer token and answers 401 itself when it is bad,
+// with the documented bodies: missing or expired is "unauthorized", a
+// malformed header or a token this server never issued is
+// "auth_bad_access_token".
+func (s *Server) authorized(c *call) bool {
+	h := c.r.Header.Get("Authorization")
+	if h == "" {
+		c.fail(http.StatusUnauthorized, errExpiredToken())
+		return false
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		c.fail(http.StatusUnauthorized, errBadToken())
+		return false
+	}
+	s.mu.Lock()
+	exp, known := s.tokens[tok]
+	s.mu.Unlock()
+	switch {
+	case !known:
+		e := errBadToken()
+		e.Description = "Unable to authenticate"
+		c.fail(http.StatusUnauthorized, e)
+		return false
+	case !exp.IsZero() && !s.now().Before(exp):
+		c.fail(http.StatusUnauthorized, errExpiredToken())
+		return false
+	}
+	return true
+}
+
+// RevokeTokens forgets every token issued so far, as if the app's tokens
+// had been reset: the next call with one is answered 401.
+func (s *Server) RevokeTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tokens)
+}
+
+// TokensIssued is how many tokens the server has handed out since New or
+// Reset.
+func (s *Server) TokensIssued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if c.Endpoint == Token && c.Status == http.StatusOK {
+			n++
+		}
+	}
+	return n
+}
