@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/herald-dispatch/herald/tasks"
+)
+
+// Exit statuses, listed in the usage text.
+const (
+	exitOK             = 0
+	exitFailure        = 1 // Redis unreachable, or another runtime error
+	exitInput          = 2 // bad usage, flags, payload or option
+	exitNotFound       = 3
+	exitNotCancellable = 4
+)
+
+// envRedisURL names the environment variable --redis defaults to.
+const envRedisURL = "HERALD_REDIS_URL"
+
+// run is main with its dependencies passed in, for tests. It returns the
+// exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := newFlagSet("producer")
+	redisURL := fs.String("redis", getenv(envRedisURL), "")
+	cmdArgs, err := parseCommand(fs, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		io.WriteString(stdout, usage())
+		return exitOK
+	case err != nil:
+		return fail(stderr, err)
+	}
+	if len(cmdArgs) == 0 {
+		return fail(stderr, inputErrorf("no command given"))
+	}
+
+	var cmd func(context.Context, *commandEnv, []string) error
+	switch cmdArgs[0] {
+	case "enqueue":
+		cmd = enqueue
+	case "status":
+		cmd = status
+	case "cancel":
+		cmd = cancel
+	case "help":
+		io.WriteString(stdout, usage())
+		return exitOK
+	default:
+		return fail(stderr, inputErrorf("unknown command %q", cmdArgs[0]))
+	}
+	env := &commandEnv{redisURL: *redisURL, stdin: stdin, stdout: stdout}
+	err = cmd(ctx, env, cmdArgs[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		io.WriteString(stdout, usage())
+		return exitOK
+	case err != nil:
+		return fail(stderr, err)
+	}
+	return exitOK
+}
+
+// commandEnv is what a command gets besides its arguments.
+type commandEnv struct {
+	redisURL string // from the global --redis or the environment
+	stdin    io.Reader
+	stdout   io.Writer
+}
+
+// open connects to Redis. A missing or malformed URL is bad input.
+func (e *commandEnv) open() (*tasks.Producer, error) {
+	if e.redisURL == "" {
+		return nil, inputErrorf("no Redis: set --redis or %s (redis://host:6379/0, rediss:// for TLS)", envRedisURL)
+	}
+	p, err := tasks.OpenProducer(e.redisURL)
+	if err != nil {
+		return nil, inputError{err}
+	}
+	return p, nil
+}
+
+// print writes v to stdout as indented JSON.
+func (e *commandEnv) print(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// inputError marks an error as the user's: bad usage, flags, payload.
+type inputError struct{ err error }
+
+func (e inputError) Error() string { return e.err.Error() }
+func (e inputError) Unwrap() error { return e.err }
+
+func inputErrorf(format string, args ...any) error {
+	return inputError{fmt.Errorf(format, args...)}
+}
+
+// fail prints err as one line on stderr and returns its exit status.
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintln(stderr, "producer: "+oneLine(message(err)))
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var (
+		in   inputError
+		verr *tasks.ValidationError
+		oerr *tasks.OptionError
+	)
+	switch {
+	case errors.As(err, &in), errors.As(err, &verr), errors.As(err, &oerr),
+		errors.Is(err, tasks.ErrUnknownType), errors.Is(err, tasks.ErrKeyReused):
+		return exitInput
+	case errors.Is(err, tasks.ErrNotFound):
+		return exitNotFound
+	case errors.Is(err, tasks.ErrNotCancellable):
+		return exitNotCancellable
+	}
+	return exitFailure
+}
+
+// message words err for a person at a terminal: options by their flag
+// names, the rest without the "tasks: " prefix of library errors.
+func message(err error) string {
+	var oerr *tasks.OptionError
+	if errors.As(err, &oerr) {
+		if name, ok := optionFlag(oerr.Option); ok {
+			return "--" + name + " " + oerr.Value + ": " + oerr.Rule
+		}
+	}
+	var verr *tasks.ValidationError
+	if errors.As(err, &verr) {
+		return verr.Error()
+	}
+	msg := err.Error()
+	if in := (inputError{}); errors.As(err, &in) {
+		msg = in.err.Error()
+	}
+	return strings.TrimPrefix(msg, "tasks: ")
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString(`Usage:
+  producer [--redis URL] <command> [flags]
+
+Enqueue Herald notification jobs, and check or cancel them.
+
+Commands:
+  enqueue <type> [-f FILE] [flags]   enqueue a job; its JSON payload comes from FILE or stdin
+  status <id>                        print a task's state
+  cancel <id>                        cancel a task that has not run yet
+
+Enqueue flags:
+  -f FILE            payload file; "-" or no -f reads stdin
+  --at TIME          deliver at TIME, RFC 3339: 2030-01-02T09:00:00+08:00
+  --in DURATION      deliver after DURATION: 90s, 2h30m
+  --key KEY          idempotency key: enqueueing the same job with the same key
+                     again returns the task already there ("duplicate": true)
+  --account NAME     worker account whose credentials and limits to use
+                     (default "default")
+  --max-retry N      retries before a failing job is archived (default 25)
+  --timeout DURATION time limit for one attempt (default 30m)
+  --retention DURATION
+                     how long a completed task stays visible and its key taken
+                     (default 24h)
+
+Flags for every command:
+  --redis URL        redis://[user:password@]host:port/db, rediss:// for TLS
+                     (default $HERALD_REDIS_URL)
+
+Job types (payload fields as the provider documents them):
+`)
+	for _, t := range tasks.Types() {
+		b.WriteString("  " + t + "\n")
+	}
+	b.WriteString(`
+Output is JSON on stdout: the receipt of an enqueue (one task per provider
+call, a long recipient list makes several), a task's status, or
+{"cancelled": "<id>"}. Errors are one line on stderr.
+
+Exit status:
+  0  done, including an enqueue that found its job already there
+  1  failure: Redis unreachable or another runtime error
+  2  bad input: usage, flag, unknown job type, payload that does not decode
+     or breaks a provider rule, a key already used for another job;
+     nothing was enqueued
+  3  no task has that id
+  4  the task cannot be cancelled: it is running or completed
+`)
+	return b.String()
+}
