@@ -152,9 +152,11 @@ func (o deliverInOption) apply(d *delivery) error {
 // cancelled, or its retention runs out after it completes (see Retention).
 //
 // A job split into n tasks uses the ids key, key+"/2", …, key+"/n", so a
-// retry after a partial failure enqueues just the missing parts. Keys are
-// scoped by provider queue; use each key for one job only. A key is 1 to
-// 200 bytes with no spaces or control characters.
+// retry after a partial failure enqueues just the missing parts. Reusing a
+// key for a different job is an error (ErrKeyReused). asynq scopes ids by
+// queue, so the same key on jobs of two providers makes two tasks, which
+// Status and Cancel then refuse as ErrAmbiguousID: use a key for one job
+// only. A key is 1 to 200 bytes with no spaces or control characters.
 func IdempotencyKey(key string) Option { return keyOption(key) }
 
 type keyOption string

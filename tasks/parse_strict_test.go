@@ -119,3 +119,19 @@ func TestTypes(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkParseStrict(b *testing.B) {
+	payload := []byte(`{"targets":["u1","u2","u3"],"strategy":1,"pushMessage":{"title":"Parcel","content":"Your parcel has shipped","ext":{"order":"1001"},"config":{"badge":{"addNum":1}}}}`)
+	for _, bench := range []struct {
+		name  string
+		parse func(string, []byte) (tasks.Job, error)
+	}{{"Parse", tasks.Parse}, {"ParseStrict", tasks.ParseStrict}} {
+		b.Run(bench.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := bench.parse(tasks.TypeEasemobPushSingle, payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

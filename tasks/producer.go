@@ -40,9 +40,19 @@ var ErrKeyReused = errors.New("tasks: idempotency key already used for a differe
 // workers. It is safe for concurrent use; create one per process and share
 // it.
 //
+//	producer, err := tasks.OpenProducer("redis://localhost:6379/0")
+//	...
+//	receipt, err := producer.Enqueue(ctx, job,
+//		tasks.Account("shop"), tasks.IdempotencyKey("order-1001-shipped"))
+//
 // Each job becomes one asynq task per provider call, in the provider's
-// queue (Provider.Queue), with the account in HeaderAccount. Status and
-// Cancel look tasks up by the ids in the Receipt.
+// queue (Provider.Queue), carrying the job's JSON as its payload and the
+// account in HeaderAccount. Status and Cancel take the ids in the Receipt.
+//
+// Delivery is at least once: a worker that crashes mid-call retries the
+// task. Give a job an IdempotencyKey so that your own retries of Enqueue
+// (after a timeout, say) do not add a second task; the key stays taken
+// while the task is in Redis, including its Retention after it completes.
 type Producer struct {
 	rdb       redis.UniversalClient
 	ownsRDB   bool
@@ -274,7 +284,9 @@ func (p *Producer) zoneOf(account string) *time.Location {
 // error wrapping ErrNotFound when there is no such task.
 //
 // Task ids do not say which provider queue holds them, so Status asks each
-// provider queue in turn (two Redis round trips per queue).
+// provider queue in turn (two Redis round trips per queue). asynq's
+// Inspector takes no context: ctx is checked between queues, and each
+// round trip is bounded by the Redis client's own timeouts.
 func (p *Producer) Status(ctx context.Context, id string) (*Status, error) {
 	info, err := p.locate(ctx, id)
 	if err != nil {

@@ -845,3 +845,44 @@ func TestReceiptJSON(t *testing.T) {
 		t.Errorf("receipt JSON = %s\nwant %s", b, want)
 	}
 }
+
+func BenchmarkEnqueue(b *testing.B) {
+	tests := []struct {
+		name string
+		job  func() tasks.Job
+		opts func(i int) []tasks.Option
+	}{
+		{"single", func() tasks.Job { return pushSingle("u1", "u2") }, func(int) []tasks.Option { return nil }},
+		{"keyed", func() tasks.Job { return pushSingle("u1", "u2") },
+			func(i int) []tasks.Option { return []tasks.Option{tasks.IdempotencyKey("k" + strconv.Itoa(i))} }},
+		{"duplicate", func() tasks.Job { return pushSingle("u1", "u2") },
+			func(int) []tasks.Option { return []tasks.Option{tasks.IdempotencyKey("same")} }},
+		{"split 1000 targets", func() tasks.Job { return pushSingle(users(1000)...) }, func(int) []tasks.Option { return nil }},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			p := tasks.NewProducer(redisSrv.Client(b))
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				if _, err := p.Enqueue(ctx, tt.job(), tt.opts(i)...); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+func BenchmarkStatus(b *testing.B) {
+	p := tasks.NewProducer(redisSrv.Client(b))
+	ctx := context.Background()
+	if _, err := p.Enqueue(ctx, pushSingle("u1"), tasks.IdempotencyKey("k")); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := p.Status(ctx, "k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
