@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -71,8 +72,7 @@ func optionError(name string, value any, rule string) *OptionError {
 
 // Account names the worker-side account whose credentials, limits and time
 // zone the job uses. Without it a job uses DefaultAccount. A name is 1 to
-// 64 letters, digits, '.', '_' or '-': it becomes part of Redis keys (rate
-// limiter and token cache), where ':' and braces have meaning.
+// 64 lower-case letters, digits, '_' or '-' (see CheckAccountName).
 func Account(name string) Option { return accountOption(name) }
 
 type accountOption string
@@ -80,8 +80,8 @@ type accountOption string
 func (o accountOption) String() string { return fmt.Sprintf("Account(%q)", string(o)) }
 
 func (o accountOption) apply(d *delivery) error {
-	if rule := checkAccount(string(o)); rule != "" {
-		return optionError("Account", string(o), rule)
+	if err := CheckAccountName(string(o)); err != nil {
+		return optionError("Account", string(o), err.Error())
 	}
 	d.account = string(o)
 	return nil
@@ -89,20 +89,24 @@ func (o accountOption) apply(d *delivery) error {
 
 const maxAccountLen = 64
 
-// checkAccount returns the rule name breaks, or "" when it is a valid
-// account name.
-func checkAccount(name string) string {
+// CheckAccountName returns an error saying which rule an account name
+// breaks, or nil. Producers and the worker's config share this rule. A name
+// becomes part of Redis keys (limiters, token cache), where ':' and braces
+// have meaning, and of environment variable names
+// (HERALD_EASEMOB_<ACCOUNT>_CLIENT_SECRET), which is why it is lower case
+// with no '.'.
+func CheckAccountName(name string) error {
 	if name == "" || len(name) > maxAccountLen {
-		return fmt.Sprintf("must be 1 to %d characters", maxAccountLen)
+		return fmt.Errorf("must be 1 to %d characters", maxAccountLen)
 	}
 	for _, r := range name {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
 		default:
-			return "may hold only letters, digits, '.', '_' and '-'"
+			return errors.New("may hold only lower-case letters, digits, '_' and '-'")
 		}
 	}
-	return ""
+	return nil
 }
 
 // DeliverAt holds the job until t. The task waits in asynq's scheduled set
@@ -290,8 +294,8 @@ func WithZone(loc *time.Location) ProducerOption {
 // startDate in its own server's zone.
 func WithAccountZone(account string, loc *time.Location) ProducerOption {
 	return producerOption(func(p *Producer) error {
-		if rule := checkAccount(account); rule != "" {
-			return optionError("WithAccountZone", account, "account "+rule)
+		if err := CheckAccountName(account); err != nil {
+			return optionError("WithAccountZone", account, "account "+err.Error())
 		}
 		if loc == nil {
 			return optionError("WithAccountZone", account, "location must not be nil")

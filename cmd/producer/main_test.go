@@ -179,7 +179,7 @@ func TestEnqueueBadInput(t *testing.T) {
 		{"bad time", payload, []string{"enqueue", single, "--at", "tomorrow"}, "RFC 3339"},
 		{"at and in", payload, []string{"enqueue", single, "--in", "1m", "--at", "2030-01-01T00:00:00Z"}, "excludes --in"},
 		{"negative delay", payload, []string{"enqueue", single, "--in", "-5s"}, "producer: --in -5s: must not be negative"},
-		{"bad account", payload, []string{"enqueue", single, "--account", "a:b"}, `producer: --account "a:b": may hold only letters, digits, '.', '_' and '-'`},
+		{"bad account", payload, []string{"enqueue", single, "--account", "a:b"}, `producer: --account "a:b": may hold only lower-case letters, digits, '_' and '-'`},
 		{"empty key", payload, []string{"enqueue", single, "--key", ""}, `producer: --key "": must not be empty`},
 		{"negative retries", payload, []string{"enqueue", single, "--max-retry", "-1"}, "--max-retry -1: must not be negative"},
 		{"missing file", "", []string{"enqueue", single, "-f", "/nonexistent/job.json"}, "no such file"},
