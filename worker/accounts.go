@@ -1,0 +1,57 @@
+package worker
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-dispatch/herald/providers"
+	"github.com/herald-dispatch/herald/providers/easemob"
+	"github.com/herald-dispatch/herald/tasks"
+)
+
+// defaultCallTimeout bounds one provider HTTP call when an account sets none.
+const defaultCallTimeout = 15 * time.Second
+
+// buildAccounts creates a client for every configured provider account. The
+// clients share one token cache in Redis, so replicas share tokens too.
+func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
+	lc := cfg.Limiter
+	tokens := providers.NewTokenCache(rdb)
+	accounts := Accounts{}
+	for _, name := range sortedKeys(cfg.Easemob) {
+		a := cfg.Easemob[name]
+		zone, err := a.Location()
+		if err != nil {
+			return nil, &ConfigError{Key: "easemob." + name + ".zone", Rule: err.Error()}
+		}
+		timeout := a.Timeout.D()
+		if timeout == 0 {
+			timeout = defaultCallTimeout
+		}
+		client := easemob.New(easemob.Config{
+			BaseURL:      a.BaseURL,
+			OrgName:      a.OrgName,
+			AppName:      a.AppName,
+			ClientID:     a.ClientID,
+			ClientSecret: a.ClientSecret,
+			HTTPClient:   &http.Client{Timeout: timeout},
+			Tokens:       tokens,
+			Account:      name,
+		})
+		accounts.add(tasks.Easemob, name, Account{
+			Sender: client,
+			Env:    tasks.Env{Zone: zone},
+			limits: resolveLimits(tasks.Easemob, name, a.Limits, lc),
+		})
+	}
+	return accounts, nil
+}
+
+func (a Accounts) add(p tasks.Provider, name string, acct Account) {
+	if a[p] == nil {
+		a[p] = map[string]Account{}
+	}
+	a[p][name] = acct
+}

@@ -1,0 +1,367 @@
+package worker
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/herald-dispatch/herald/tasks"
+)
+
+// Config is the worker's configuration: a YAML file, then HERALD_*
+// environment variables over it. Every field has a working default, so an
+// empty Config runs the demo: no Redis configured means an embedded Redis and
+// the provider simulators.
+//
+// Secrets (Redis password, provider secrets) are best given in the
+// environment, either as the value (HERALD_EASEMOB_DEFAULT_CLIENT_SECRET) or
+// as a file holding it (HERALD_EASEMOB_DEFAULT_CLIENT_SECRET_FILE, as
+// Kubernetes and Docker secrets mount them).
+type Config struct {
+	Redis RedisConfig `yaml:"redis"`
+
+	// Concurrency is how many jobs one worker process runs at once.
+	Concurrency int `yaml:"concurrency"`
+	// Queues weighs the provider queues against each other: with easemob 3
+	// and enos 1, easemob jobs are taken three times as often while both
+	// have work. A queue left out gets weight 1.
+	Queues map[string]int `yaml:"queues"`
+	// ShutdownTimeout bounds how long a stopping worker waits for running
+	// jobs before handing them back to the queue.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// PollInterval is how often scheduled and retrying jobs are moved to
+	// their queue. asynq's default of 5 s would make "deliver at T" up to
+	// 5 s late.
+	PollInterval Duration `yaml:"poll_interval"`
+	// Retry shapes the backoff between attempts of a transient failure.
+	Retry RetryConfig `yaml:"retry"`
+	// DeliveredTTL is how long a delivered-marker keeps a retried task from
+	// sending twice. It must outlast a task's retries, and should not
+	// outlast the producer's retention (24 h by default): once asynq forgets
+	// a completed task its idempotency key may be enqueued again, and a
+	// marker still standing would swallow that new job.
+	DeliveredTTL Duration `yaml:"delivered_ttl"`
+
+	// Limiter tunes waiting for the providers' limits.
+	Limiter LimiterConfig `yaml:"limiter"`
+
+	Admin AdminConfig `yaml:"admin"`
+	Log   LogConfig   `yaml:"log"`
+
+	// Easemob maps account names to Easemob apps.
+	Easemob map[string]EasemobAccount `yaml:"easemob"`
+}
+
+// RedisConfig says how to reach Redis: standalone, Sentinel or Cluster.
+// Leave it empty for the demo's embedded Redis.
+type RedisConfig struct {
+	// URL is a redis:// or rediss:// URL for a standalone server. It may
+	// carry the user, password and database.
+	URL string `yaml:"url"`
+	// Addrs lists Sentinel addresses (with MasterName) or Cluster seed
+	// nodes (with Cluster).
+	Addrs      []string `yaml:"addrs"`
+	MasterName string   `yaml:"master_name"`
+	Cluster    bool     `yaml:"cluster"`
+	Username   string   `yaml:"username"`
+	Password   string   `yaml:"password" secret:"true"`
+	// SentinelPassword authenticates to the Sentinels themselves.
+	SentinelPassword string `yaml:"sentinel_password" secret:"true"`
+	DB               int    `yaml:"db"`
+	// TLS turns on TLS for Sentinel and Cluster (a rediss:// URL does it
+	// for standalone).
+	TLS bool `yaml:"tls"`
+}
+
+// Configured reports whether any Redis was configured. When none is, the
+// worker runs in demo mode.
+func (r RedisConfig) Configured() bool {
+	return r.URL != "" || len(r.Addrs) > 0
+}
+
+// RetryConfig is exponential backoff with jitter for transient failures.
+type RetryConfig struct {
+	Initial Duration `yaml:"initial"`
+	Max     Duration `yaml:"max"`
+	// Multiplier grows the delay each attempt.
+	Multiplier float64 `yaml:"multiplier"`
+	// Jitter is the randomisation factor: 0.5 means ±50 %.
+	Jitter float64 `yaml:"jitter"`
+}
+
+// AdminConfig is the admin HTTP server: health, metrics and the queue UI.
+type AdminConfig struct {
+	// Addr to listen on; "-" turns the admin server off.
+	Addr string `yaml:"addr"`
+	// Monitoring serves asynqmon at /monitoring.
+	Monitoring MonitoringConfig `yaml:"monitoring"`
+}
+
+// MonitoringConfig controls the asynqmon UI. It is read-only unless
+// ReadWrite is set, and behind basic auth whenever a password is set.
+type MonitoringConfig struct {
+	Disabled  bool   `yaml:"disabled"`
+	ReadWrite bool   `yaml:"read_write"`
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password" secret:"true"`
+}
+
+// LogConfig sets the log level: debug, info, warn or error.
+type LogConfig struct {
+	Level string `yaml:"level"`
+}
+
+// EasemobAccount is one Easemob app.
+type EasemobAccount struct {
+	// BaseURL is the app's REST host, e.g. https://a1.easemob.com.
+	BaseURL      string `yaml:"base_url"`
+	OrgName      string `yaml:"org_name"`
+	AppName      string `yaml:"app_name"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret" secret:"true"`
+	// Zone is the Easemob server's time zone, in which startDate is read:
+	// an IANA name ("Asia/Shanghai") or a fixed offset ("+08:00").
+	// Default +08:00.
+	Zone string `yaml:"zone"`
+	// Timeout bounds one HTTP call.
+	Timeout Duration `yaml:"timeout"`
+	// Limits override or add to DefaultLimits(easemob), by name.
+	Limits map[string]LimitConfig `yaml:"limits"`
+}
+
+// Location parses Zone.
+func (a EasemobAccount) Location() (*time.Location, error) { return parseZone(a.Zone) }
+
+// Duration is a time.Duration written as "1s", "5m" in YAML and the
+// environment.
+type Duration time.Duration
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 500ms, 30s or 5m", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Defaults returns a Config with every default filled in.
+func Defaults() Config {
+	return Config{
+		Concurrency:     20,
+		Queues:          map[string]int{},
+		ShutdownTimeout: Duration(30 * time.Second),
+		PollInterval:    Duration(time.Second),
+		Retry: RetryConfig{
+			Initial:    Duration(2 * time.Second),
+			Max:        Duration(10 * time.Minute),
+			Multiplier: 2,
+			Jitter:     0.5,
+		},
+		DeliveredTTL: Duration(24 * time.Hour),
+		Limiter:      LimiterConfig{MaxWait: Duration(2 * time.Second), Headroom: 0.05},
+		Admin:        AdminConfig{Addr: "127.0.0.1:8080"},
+		Log:          LogConfig{Level: "info"},
+	}
+}
+
+// LoadConfig reads the YAML file at path (none when path is empty), lays the
+// HERALD_* variables of environ (os.Environ() outside tests) over it and
+// checks the result.
+func LoadConfig(path string, environ []string) (Config, error) {
+	cfg := Defaults()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// ConfigError names the key that is wrong.
+type ConfigError struct {
+	Key  string // e.g. "easemob.default.client_secret"
+	Rule string
+}
+
+func (e *ConfigError) Error() string { return "config: " + e.Key + ": " + e.Rule }
+
+// Validate checks the config and returns a *ConfigError naming the first
+// wrong key.
+func (c Config) Validate() error {
+	bad := func(key, rule string) error { return &ConfigError{Key: key, Rule: rule} }
+	r := c.Redis
+	switch {
+	case r.URL != "" && len(r.Addrs) > 0:
+		return bad("redis.url", "set either url (standalone) or addrs (sentinel/cluster), not both")
+	case r.URL != "":
+		u, err := url.Parse(r.URL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			return bad("redis.url", "must be a redis:// or rediss:// URL")
+		}
+	case len(r.Addrs) > 0 && r.MasterName == "" && !r.Cluster:
+		return bad("redis.addrs", "needs master_name (sentinel) or cluster: true")
+	case r.MasterName != "" && r.Cluster:
+		return bad("redis.cluster", "sentinel (master_name) and cluster are exclusive")
+	}
+	if c.Concurrency < 1 {
+		return bad("concurrency", "must be at least 1")
+	}
+	known := map[string]bool{}
+	for _, p := range tasks.Providers() {
+		known[p.Queue()] = true
+	}
+	for _, q := range sortedKeys(c.Queues) {
+		if !known[q] {
+			return bad("queues."+q, "unknown queue; queues are the providers: feishu, easemob, dingtalk, enos")
+		}
+		if c.Queues[q] < 1 {
+			return bad("queues."+q, "weight must be at least 1")
+		}
+	}
+	if c.ShutdownTimeout <= 0 {
+		return bad("shutdown_timeout", "must be positive")
+	}
+	if c.PollInterval <= 0 {
+		return bad("poll_interval", "must be positive")
+	}
+	if c.Retry.Initial <= 0 || c.Retry.Max < c.Retry.Initial {
+		return bad("retry", "needs 0 < initial <= max")
+	}
+	if c.Retry.Multiplier < 1 {
+		return bad("retry.multiplier", "must be at least 1")
+	}
+	if c.Retry.Jitter < 0 || c.Retry.Jitter > 1 {
+		return bad("retry.jitter", "must be between 0 and 1")
+	}
+	if c.DeliveredTTL <= 0 {
+		return bad("delivered_ttl", "must be positive")
+	}
+	if c.Limiter.MaxWait < 0 {
+		return bad("limiter.max_wait", "must not be negative")
+	}
+	if c.Limiter.Headroom < 0 || c.Limiter.Headroom > 1 {
+		return bad("limiter.headroom", "must be between 0 and 1")
+	}
+	if m := c.Admin.Monitoring; c.Admin.Addr != "-" && !m.Disabled && m.Password == "" && !loopback(c.Admin.Addr) {
+		return bad("admin.monitoring.password", "required when admin.addr is not a loopback address (or set admin.monitoring.disabled)")
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		return bad("log.level", err.Error())
+	}
+	for _, name := range sortedKeys(c.Easemob) {
+		a := c.Easemob[name]
+		key := "easemob." + name
+		if err := tasks.CheckAccountName(name); err != nil {
+			return bad(key, "account name "+err.Error())
+		}
+		if u, err := url.Parse(a.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad(key+".base_url", "must be an http(s) URL such as https://a1.easemob.com")
+		}
+		for _, f := range []struct{ k, v string }{
+			{"org_name", a.OrgName}, {"app_name", a.AppName}, {"client_id", a.ClientID}, {"client_secret", a.ClientSecret},
+		} {
+			if f.v == "" {
+				return bad(key+"."+f.k, "required")
+			}
+		}
+		if _, err := a.Location(); err != nil {
+			return bad(key+".zone", err.Error())
+		}
+		if a.Timeout < 0 {
+			return bad(key+".timeout", "must not be negative")
+		}
+		if err := checkLimits(tasks.Easemob, key+".limits", a.Limits); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkLimits checks an account's limits: each well-formed, and each job it
+// names one of the provider's actions.
+func checkLimits(p tasks.Provider, key string, limits map[string]LimitConfig) error {
+	actions := map[string]bool{}
+	for _, typ := range tasks.Types() {
+		if prov, ok := tasks.ProviderOf(typ); ok && prov == p {
+			actions[actionOf(typ)] = true
+		}
+	}
+	for _, name := range sortedKeys(limits) {
+		c := limits[name]
+		if rule := checkLimit(c); rule != "" {
+			return &ConfigError{Key: key + "." + name, Rule: rule}
+		}
+		for _, j := range c.Jobs {
+			if !actions[j] {
+				return &ConfigError{Key: key + "." + name + ".jobs", Rule: fmt.Sprintf("%q is not a %s job (e.g. %s)", j, p, strings.Join(sortedKeys(actions), ", "))}
+			}
+		}
+	}
+	return nil
+}
+
+// loopback reports whether addr only listens on this machine.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func parseZone(s string) (*time.Location, error) {
+	if s == "" {
+		return tasks.ChinaStandardTime(), nil
+	}
+	if t, err := time.Parse("-07:00", s); err == nil {
+		_, off := t.Zone()
+		return time.FixedZone(s, off), nil
+	}
+	loc, err := time.LoadLocation(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither an offset like +08:00 nor a known IANA zone", s)
+	}
+	return loc, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,107 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/herald-dispatch/herald/providers"
+	"github.com/herald-dispatch/herald/tasks"
+)
+
+// A Sender delivers jobs to one provider account. Each provider's client
+// implements it; the result is stored as the task's result, visible in
+// asynqmon and through the producer's Status.
+type Sender interface {
+	Send(ctx context.Context, job tasks.Job) (any, error)
+}
+
+// Account is one configured provider account as the worker uses it.
+type Account struct {
+	Sender Sender
+	// Env is what the account's jobs are validated against at delivery
+	// (the provider's time zone).
+	Env tasks.Env
+	// limits are the account's limits, resolved from config and defaults.
+	limits []limit
+}
+
+// Accounts maps a provider and an account name to the account.
+type Accounts map[tasks.Provider]map[string]Account
+
+// lookup finds the account a task names.
+func (a Accounts) lookup(p tasks.Provider, name string) (Account, bool) {
+	acct, ok := a[p][name]
+	return acct, ok
+}
+
+// dispatcher is the handler at the end of the middleware chain: it decodes
+// the task, checks it again, and hands it to the account's Sender.
+type dispatcher struct {
+	accounts Accounts
+	markers  markers
+	limiter  *limiter
+}
+
+func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	info := taskInfoFrom(ctx)
+	acct, ok := d.accounts.lookup(info.provider, info.account)
+	if !ok {
+		return permanent(fmt.Errorf("no %s account %q in the worker's config", info.provider, info.account))
+	}
+	job, err := tasks.Parse(t.Type(), t.Payload())
+	if err != nil {
+		return permanent(err)
+	}
+	// The producer validated the job when it was enqueued; time has passed
+	// since (a startDate window may have closed), so check again rather
+	// than let the provider reject it.
+	if err := job.Validate(acct.Env); err != nil {
+		return permanent(err)
+	}
+	if res, done, err := d.markers.get(ctx, info.id); err != nil {
+		return fmt.Errorf("read delivered-marker: %w", err)
+	} else if done {
+		info.log.Info().Msg("already delivered before a retry; not sending again")
+		return writeResult(t, res)
+	}
+	action := actionOf(t.Type())
+	permit, err := d.limiter.admit(ctx, info.provider, action, acct.limits)
+	if err != nil {
+		return outcome(err)
+	}
+	result, err := acct.Sender.Send(ctx, job)
+	permit.release(ctx, err)
+	if err != nil {
+		var pe *providers.Error
+		if errors.As(err, &pe) && pe.Class == providers.RateLimited {
+			// Every replica backs off, not just this one.
+			pe.RetryAfter = d.limiter.coolDown(ctx, action, acct.limits, pe.RetryAfter)
+		}
+		return outcome(err)
+	}
+	b, err := json.Marshal(result)
+	if err != nil {
+		return permanent(fmt.Errorf("encode result: %w", err))
+	}
+	// The provider has the notification now: from here on, failing to
+	// record that must not cause a second send, so marker errors are only
+	// logged.
+	if err := d.markers.set(ctx, info.id, b); err != nil {
+		info.log.Error().Err(err).Msg("delivered but could not write the delivered-marker; a retry could send twice")
+	}
+	return writeResult(t, b)
+}
+
+// writeResult stores the job's result on the task. The job is delivered
+// by now: a result that cannot be stored is not worth a resend, so the
+// write's error is dropped.
+func writeResult(t *asynq.Task, b []byte) error {
+	if w := t.ResultWriter(); w != nil {
+		_, _ = w.Write(b)
+	}
+	return nil
+}

@@ -1,0 +1,37 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// markers remember which tasks a provider has already confirmed, so a task
+// retried after a crash (the worker died between the provider's reply and
+// asynq marking the task done) is not sent twice. The window that is left
+// is the instant between the provider's reply and the marker write.
+type markers struct {
+	rdb redis.UniversalClient
+	ttl time.Duration
+}
+
+func markerKey(taskID string) string { return "herald:delivered:{" + taskID + "}" }
+
+// get returns the stored result of a delivered task.
+func (m markers) get(ctx context.Context, taskID string) ([]byte, bool, error) {
+	b, err := m.rdb.Get(ctx, markerKey(taskID)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
+// set records a delivered task with its result.
+func (m markers) set(ctx context.Context, taskID string, result []byte) error {
+	return m.rdb.Set(ctx, markerKey(taskID), result, m.ttl).Err()
+}

@@ -1,0 +1,139 @@
+// Package worker runs Herald's jobs: it takes tasks from the provider queues
+// in Redis, checks them, holds them to the providers' limits and hands them
+// to each provider's client, mapping what the provider says onto asynq's
+// retry, reschedule and archive.
+//
+// Any number of workers may run against one Redis: queues, limits, tokens
+// and delivered-markers all live there, so they hold across replicas.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/herald-dispatch/herald/tasks"
+)
+
+// Worker is one worker process: an asynq server over the provider queues
+// and the admin HTTP server.
+type Worker struct {
+	cfg      Config
+	rdb      redis.UniversalClient
+	log      zerolog.Logger
+	accounts Accounts
+	registry *prometheus.Registry
+	metrics  *Metrics
+	srv      *asynq.Server
+	insp     *asynq.Inspector
+}
+
+// New assembles a worker on rdb, which the caller owns and closes after Run
+// returns. The provider accounts are built from cfg.
+func New(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*Worker, error) {
+	accounts, err := buildAccounts(cfg, rdb)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w := &Worker{
+		cfg: cfg, rdb: rdb, log: log, accounts: accounts,
+		registry: reg, metrics: NewMetrics(reg),
+		insp: asynq.NewInspectorFromRedisClient(rdb),
+	}
+	reg.MustRegister(newQueueCollector(w.insp))
+
+	queues := map[string]int{}
+	for _, p := range tasks.Providers() {
+		queues[p.Queue()] = 1
+	}
+	for q, weight := range cfg.Queues {
+		queues[q] = weight
+	}
+	asynqLevel := asynq.WarnLevel
+	if log.GetLevel() <= zerolog.DebugLevel {
+		asynqLevel = asynq.DebugLevel
+	}
+	w.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:              cfg.Concurrency,
+		Queues:                   queues,
+		ShutdownTimeout:          cfg.ShutdownTimeout.D(),
+		DelayedTaskCheckInterval: cfg.PollInterval.D(),
+		TaskCheckInterval:        cfg.PollInterval.D(),
+		RetryDelayFunc:           cfg.Retry.retryDelay,
+		IsFailure:                isFailure,
+		Logger:                   asynqLogger{log.With().Str("component", "asynq").Logger()},
+		LogLevel:                 asynqLevel,
+		HealthCheckFunc: func(err error) {
+			if err != nil {
+				log.Error().Err(err).Msg("redis health check failed")
+			}
+		},
+	})
+	return w, nil
+}
+
+// Handler is the full chain a task goes through: identity and logging,
+// the not-before guard, then the dispatcher that calls the provider.
+func (w *Worker) Handler() asynq.Handler {
+	d := &dispatcher{
+		accounts: w.accounts,
+		markers:  markers{rdb: w.rdb, ttl: w.cfg.DeliveredTTL.D()},
+		limiter:  newLimiter(w.rdb, w.cfg.Limiter, w.metrics),
+	}
+	return chain(d,
+		withTaskInfo(w.log, w.metrics),
+		notBefore(time.Now),
+	)
+}
+
+// Run processes jobs and serves the admin endpoints until ctx is done, then
+// shuts down gracefully: it stops taking new jobs and gives running ones
+// the shutdown timeout to finish before handing them back to the queue.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	var admin *http.Server
+	adminErr := make(chan error, 1)
+	if w.cfg.Admin.Addr != "-" {
+		var err error
+		admin, err = w.startAdmin(adminErr)
+		if err != nil {
+			return err
+		}
+	}
+	if err := w.srv.Start(w.Handler()); err != nil {
+		if admin != nil {
+			admin.Close()
+		}
+		return fmt.Errorf("start worker: %w", err)
+	}
+	w.log.Info().Int("concurrency", w.cfg.Concurrency).Msg("worker started")
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-adminErr:
+	}
+	w.log.Info().Dur("shutdown_timeout", w.cfg.ShutdownTimeout.D()).Msg("shutting down: no new jobs; waiting for running ones")
+	w.srv.Shutdown()
+	if admin != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := admin.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			w.log.Warn().Err(err).Msg("admin server shutdown")
+		}
+	}
+	w.log.Info().Msg("worker stopped")
+	return runErr
+}
