@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// logBuffer is an io.Writer the test can read while run writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// listening waits for the "simulator listening" line and returns it.
+func (b *logBuffer) listening(t *testing.T) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(b.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["message"] == "simulator listening" {
+				return m
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no listening line in %q", b.String())
+	return nil
+}
+
+func TestServesEasemobUntilCancelled(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		env        string
+		fileSecret string
+		wantSecret string
+	}{
+		{"secret from env", nil, "env-secret", "", "env-secret"},
+		{"secret from file wins", nil, "env-secret", "file-secret\n", "file-secret"},
+		{"demo default", nil, "", "", "demo-client-secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{"-provider", "easemob", "-addr", "127.0.0.1:0", "-org", "acme", "-app", "shop", "-client-id", "cid"}
+			if tt.fileSecret != "" {
+				path := filepath.Join(t.TempDir(), "secret")
+				if err := os.WriteFile(path, []byte(tt.fileSecret), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "-client-secret-file", path)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var logs logBuffer
+			done := make(chan error, 1)
+			getenv := func(k string) string {
+				if k == SecretEnv {
+					return tt.env
+				}
+				return ""
+			}
+			go func() { done <- run(ctx, args, getenv, &logs) }()
+
+			line := logs.listening(t)
+			if line["provider"] != "easemob" || line["org"] != "acme" || line["app"] != "shop" || line["client_id"] != "cid" || line["level"] != "info" {
+				t.Fatalf("listening line %v", line)
+			}
+			base, _ := line["base_url"].(string)
+			body := `{"grant_type":"client_credentials","client_id":"cid","client_secret":"` + tt.wantSecret + `"}`
+			resp, err := http.Post(base+"/acme/shop/token", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("token with the configured secret: HTTP %d", resp.StatusCode)
+			}
+
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("run: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("run did not return after cancel")
+			}
+			if strings.Contains(logs.String(), tt.wantSecret) {
+				t.Fatal("the secret was logged")
+			}
+		})
+	}
+}
+
+func TestRejectsBadFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no provider", []string{"-addr", "127.0.0.1:0"}, "-provider must be one of easemob"},
+		{"unknown provider", []string{"-provider", "pager"}, `got "pager"`},
+		{"missing secret file", []string{"-provider", "easemob", "-client-secret-file", "/nonexistent/secret"}, "read -client-secret-file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs logBuffer
+			err := run(t.Context(), tt.args, func(string) string { return "" }, &logs)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
