@@ -1,0 +1,139 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/tasks"
+	"github.com/herald-dispatch/herald/worker"
+)
+
+// stack is a whole Herald on one test's Redis: a producer, a worker and the
+// Easemob simulator, all talking over real TCP.
+type stack struct {
+	rdb      *redis.Client
+	sim      *easemobsim.Server
+	producer *tasks.Producer
+	cfg      worker.Config
+	logs     *syncBuffer
+}
+
+// syncBuffer collects the worker's JSON log lines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// simConfig returns the worker config for an Easemob account on sim.
+func simConfig(url string) worker.Config {
+	cfg := worker.Defaults()
+	cfg.Admin.Addr = "-"
+	cfg.PollInterval = worker.Duration(100 * time.Millisecond)
+	cfg.Concurrency = 8
+	cfg.Retry.Initial = worker.Duration(100 * time.Millisecond)
+	cfg.Retry.Max = worker.Duration(300 * time.Millisecond)
+	cfg.Easemob = map[string]worker.EasemobAccount{"default": {
+		BaseURL: url, OrgName: easemobsim.DefaultOrgName, AppName: easemobsim.DefaultAppName,
+		ClientID: easemobsim.DefaultClientID, ClientSecret: easemobsim.DefaultClientSecret,
+	}}
+	return cfg
+}
+
+// newStack starts the simulator and a worker. tune may change the config
+// before the worker is built.
+func newStack(t *testing.T, simOpts easemobsim.Options, tune func(*worker.Config)) *stack {
+	t.Helper()
+	rdb := srv.Client(t)
+	sim := easemobsim.New(simOpts)
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+
+	cfg := simConfig(url)
+	cfg.Redis.URL = srv.URL()
+	if tune != nil {
+		tune(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	w, err := worker.New(cfg, rdb, zerolog.New(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker.Run: %v", err)
+		}
+	})
+	return &stack{rdb: rdb, sim: sim, producer: tasks.NewProducer(rdb), cfg: cfg, logs: logs}
+}
+
+// waitState polls until every task reaches state, or fails the test.
+func (s *stack) waitState(t *testing.T, state string, ids ...string) []*tasks.Status {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var out []*tasks.Status
+		for _, id := range ids {
+			st, err := s.producer.Status(context.Background(), id)
+			if err != nil {
+				t.Fatalf("status %s: %v", id, err)
+			}
+			if st.State != state {
+				break
+			}
+			out = append(out, st)
+		}
+		if len(out) == len(ids) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			for _, id := range ids {
+				st, _ := s.producer.Status(context.Background(), id)
+				t.Logf("task %s: %+v", id, st)
+			}
+			t.Fatalf("tasks not %s in time; worker logs:\n%s", state, s.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *stack) enqueue(t *testing.T, job tasks.Job, opts ...tasks.Option) *tasks.Receipt {
+	t.Helper()
+	r, err := s.producer.Enqueue(context.Background(), job, opts...)
+	if err != nil {
+		t.Fatalf("enqueue %s: %v", job.Type(), err)
+	}
+	return r
+}
+
+func message(title string) tasks.PushMessage {
+	return tasks.PushMessage{Title: title, Content: "body of " + title}
+}
