@@ -350,3 +350,20 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// BenchmarkTokenHit is the cost every provider call pays: one round trip to
+// Redis for a cached token.
+func BenchmarkTokenHit(b *testing.B) {
+	c := providers.NewTokenCache(srv.Client(b))
+	var f counter
+	ctx := context.Background()
+	if _, err := c.Token(ctx, testKey, f.fetch); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Token(ctx, testKey, f.fetch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
