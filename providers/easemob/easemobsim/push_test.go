@@ -125,3 +125,23 @@ func asStatuses(t *testing.T, raw []byte) []string {
 	}
 	return s
 }
+
+func TestRecordsAreBounded(t *testing.T) {
+	s := start(t, easemobsim.Options{QPS: unlimited(), MaxRecords: 2})
+	tok := s.token()
+	for _, u := range []string{"a", "b", "c", "d", "e"} {
+		if r := s.do("/push/async/"+u, tok, map[string]any{"pushMessage": msg()}); r.status != 200 {
+			t.Fatalf("HTTP %d", r.status)
+		}
+	}
+	rec := s.Received()
+	if len(rec) > 4 || rec[len(rec)-1].Targets[0] != "e" {
+		t.Fatalf("%d records ending %v; want at most 4, newest kept", len(rec), rec[len(rec)-1].Targets)
+	}
+	if n := len(s.Calls()); n > 4 {
+		t.Fatalf("%d calls kept, want at most 4", n)
+	}
+	if s.TokensIssued() != 1 {
+		t.Fatal("trimming the calls lost the token count")
+	}
+}

@@ -42,14 +42,16 @@ type Call struct {
 	At    time.Time
 }
 
-// Received returns every accepted notification, oldest first.
+// Received returns the accepted notifications, oldest first. The oldest are
+// dropped once there are twice Options.MaxRecords.
 func (s *Server) Received() []Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.received)
 }
 
-// Calls returns every call, including rejected ones, oldest first.
+// Calls returns the calls, including rejected ones, oldest first. The
+// oldest are dropped once there are twice Options.MaxRecords.
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -65,17 +67,27 @@ func (s *Server) Reset() {
 	s.calls = nil
 	s.faults = nil
 	s.tasks = nil
+	s.issued = 0
 	clear(s.hits)
 }
 
 func (s *Server) record(c Call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, c)
+	s.calls = keep(append(s.calls, c), s.opts.MaxRecords)
 }
 
 func (s *Server) accept(r Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.received = append(s.received, r)
+	s.received = keep(append(s.received, r), s.opts.MaxRecords)
+}
+
+// keep trims list to its newest max entries once it holds twice that, so
+// trimming costs O(1) per append on average.
+func keep[T any](list []T, max int) []T {
+	if len(list) <= 2*max {
+		return list
+	}
+	return append([]T(nil), list[len(list)-max:]...)
 }

@@ -108,6 +108,12 @@ type Options struct {
 	// as for an app whose push service is not enabled.
 	PushDisabled bool
 
+	// MaxRecords bounds the Records and Calls kept: when either reaches
+	// twice this many, the oldest are dropped down to this many, so a
+	// long-running simulator (the demo) does not grow without bound. Zero
+	// means 10000.
+	MaxRecords int
+
 	// TaskID returns the id of each new push task. Nil makes
 	// snowflake-style ids, which are larger than 2^53 like Easemob's.
 	TaskID func() int64
@@ -140,6 +146,7 @@ type Server struct {
 	calls    []Call
 	faults   []*Fault
 	lastID   int64
+	issued   int // tokens handed out since New or Reset
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close: releases hung requests
@@ -186,6 +193,9 @@ func New(opts Options) *Server {
 	}
 	if opts.TaskDuration == 0 {
 		opts.TaskDuration = time.Minute
+	}
+	if opts.MaxRecords == 0 {
+		opts.MaxRecords = 10000
 	}
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 5 << 10
