@@ -3,11 +3,14 @@ package ratelimit_test
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-dispatch/herald/ratelimit"
 )
@@ -20,8 +23,9 @@ const benchKey = "easemob:default:push.sync"
 
 // benchParallel runs decide from parallel goroutines, each with a distinct
 // number (for holder ids).
-func benchParallel(b *testing.B, decide func(ctx context.Context, g int) error) {
+func benchParallel(b *testing.B, rdb *redis.Client, decide func(ctx context.Context, g int) error) {
 	b.Helper()
+	resetServerStats(b, rdb)
 	var next atomic.Int64
 	b.SetParallelism(4)
 	b.RunParallel(func(pb *testing.PB) {
@@ -34,22 +38,47 @@ func benchParallel(b *testing.B, decide func(ctx context.Context, g int) error) 
 			}
 		}
 	})
-	reportRate(b)
+	report(b, rdb)
 }
 
-func benchSerial(b *testing.B, decide func(ctx context.Context, g int) error) {
+func benchSerial(b *testing.B, rdb *redis.Client, decide func(ctx context.Context, g int) error) {
 	b.Helper()
+	resetServerStats(b, rdb)
 	ctx := context.Background()
 	for b.Loop() {
 		if err := decide(ctx, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportRate(b)
+	report(b, rdb)
 }
 
-func reportRate(b *testing.B) {
+// report adds decisions per second and the time Redis spent running
+// scripts per decision (from INFO commandstats), which does not depend on
+// how busy the client machine is.
+func report(b *testing.B, rdb *redis.Client) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var usec int64
+	for _, line := range strings.Split(info, "\r\n") {
+		if !strings.HasPrefix(line, "cmdstat_eval") { // eval and evalsha
+			continue
+		}
+		if _, after, ok := strings.Cut(line, ",usec="); ok {
+			n, _ := strconv.ParseInt(after[:strings.IndexByte(after, ',')], 10, 64)
+			usec += n
+		}
+	}
+	b.ReportMetric(float64(usec)*1000/float64(b.N), "server-ns/op")
+}
+
+func resetServerStats(b *testing.B, rdb *redis.Client) {
+	if err := rdb.ConfigResetStat(context.Background()).Err(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchmarkRate measures Herald's GCRA against go-redis/redis_rate, the
@@ -83,8 +112,8 @@ func BenchmarkRate(b *testing.B) {
 			}},
 		}
 		for _, impl := range impls {
-			b.Run(c.name+"/"+impl.name, func(b *testing.B) { benchSerial(b, impl.decide) })
-			b.Run(c.name+"/"+impl.name+"/parallel", func(b *testing.B) { benchParallel(b, impl.decide) })
+			b.Run(c.name+"/"+impl.name, func(b *testing.B) { benchSerial(b, rdb, impl.decide) })
+			b.Run(c.name+"/"+impl.name+"/parallel", func(b *testing.B) { benchParallel(b, rdb, impl.decide) })
 		}
 	}
 }
@@ -107,8 +136,8 @@ func BenchmarkWindow(b *testing.B) {
 			_, err := w.Allow(ctx, "easemob:default:push.task", c.n, c.period)
 			return err
 		}
-		b.Run(c.name, func(b *testing.B) { benchSerial(b, decide) })
-		b.Run(c.name+"/parallel", func(b *testing.B) { benchParallel(b, decide) })
+		b.Run(c.name, func(b *testing.B) { benchSerial(b, rdb, decide) })
+		b.Run(c.name+"/parallel", func(b *testing.B) { benchParallel(b, rdb, decide) })
 	}
 }
 
@@ -144,8 +173,8 @@ func BenchmarkConcurrency(b *testing.B) {
 		}},
 	}
 	for _, cs := range cases {
-		b.Run(cs.name, func(b *testing.B) { benchSerial(b, cs.decide) })
-		b.Run(cs.name+"/parallel", func(b *testing.B) { benchParallel(b, cs.decide) })
+		b.Run(cs.name, func(b *testing.B) { benchSerial(b, rdb, cs.decide) })
+		b.Run(cs.name+"/parallel", func(b *testing.B) { benchParallel(b, rdb, cs.decide) })
 	}
 }
 

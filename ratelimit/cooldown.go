@@ -9,8 +9,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-//go:embed block.lua
-var blockLua string
+var (
+	//go:embed block.lua
+	blockLua string
+	//go:embed cooldown_remaining.lua
+	cooldownRemainingLua string
+)
 
 // Cooldown carries a provider's "slow down" to every replica.
 //
@@ -22,27 +26,28 @@ var blockLua string
 // round trip as its own decision (the cool-down key shares the limiter's hash
 // tag, so this holds on Redis Cluster too).
 type Cooldown struct {
-	rdb   redis.Scripter
-	block *redis.Script
-	pttl  *redis.Script
-	clear *redis.Script
+	rdb       redis.Scripter
+	block     *redis.Script
+	remaining *redis.Script
+	clear     *redis.Script
 }
 
 // NewCooldown returns a Cooldown on rdb (any client but a pipeline; see
 // NewRate).
 func NewCooldown(rdb redis.Scripter) *Cooldown {
 	return &Cooldown{
-		rdb:   rdb,
-		block: redis.NewScript(blockLua),
-		pttl:  redis.NewScript(`return redis.call('PTTL', KEYS[1])`),
-		clear: redis.NewScript(`return redis.call('DEL', KEYS[1])`),
+		rdb:       rdb,
+		block:     redis.NewScript(blockLua),
+		remaining: redis.NewScript(cooldownRemainingLua),
+		clear:     redis.NewScript(`return redis.call('DEL', KEYS[1])`),
 	}
 }
 
 // Block denies key for d from now, unless a longer cool-down is already in
 // force. It returns the cool-down now in force, which is the delay to give
-// work that has to wait it out. Durations are kept to the millisecond,
-// rounded up; d <= 0 sets nothing and reports the current cool-down.
+// work that has to wait it out. The end is reckoned on the Redis server's
+// clock, to the microsecond; d <= 0 sets nothing and reports the current
+// cool-down.
 func (c *Cooldown) Block(ctx context.Context, key string, d time.Duration) (time.Duration, error) {
 	if d <= 0 {
 		return c.Remaining(ctx, key)
@@ -50,12 +55,12 @@ func (c *Cooldown) Block(ctx context.Context, key string, d time.Duration) (time
 	if err := checkKey(key); err != nil {
 		return 0, err
 	}
-	ms := (d + time.Millisecond - 1) / time.Millisecond
-	v, err := c.block.Run(ctx, c.rdb, []string{keyPrefix + key + kindCooldown}, int64(ms)).Int64()
+	us := (d + time.Microsecond - 1) / time.Microsecond
+	v, err := c.block.Run(ctx, c.rdb, []string{keyPrefix + key + kindCooldown}, int64(us)).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("ratelimit: block %s: %w", key, err)
 	}
-	return time.Duration(v) * time.Millisecond, nil
+	return time.Duration(v) * time.Microsecond, nil
 }
 
 // Remaining is what is left of key's cool-down, 0 if none.
@@ -63,14 +68,11 @@ func (c *Cooldown) Remaining(ctx context.Context, key string) (time.Duration, er
 	if err := checkKey(key); err != nil {
 		return 0, err
 	}
-	v, err := c.pttl.Run(ctx, c.rdb, []string{keyPrefix + key + kindCooldown}).Int64()
+	v, err := c.remaining.Run(ctx, c.rdb, []string{keyPrefix + key + kindCooldown}).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("ratelimit: cooldown %s: %w", key, err)
 	}
-	if v < 0 { // -2: no cool-down; -1: a key without expiry is not one either
-		return 0, nil
-	}
-	return time.Duration(v) * time.Millisecond, nil
+	return time.Duration(v) * time.Microsecond, nil
 }
 
 // Clear lifts key's cool-down early, for an operator who knows better.

@@ -79,7 +79,7 @@ func TestCooldownKeepsTheLater(t *testing.T) {
 		{"shorter is ignored", time.Second, 9 * time.Second, 10 * time.Second},
 		{"longer wins", time.Minute, time.Minute, time.Minute},
 		{"zero sets nothing", 0, 59 * time.Second, time.Minute},
-		{"sub-millisecond rounds up", time.Microsecond, 59 * time.Second, time.Minute},
+		{"a microsecond is shorter", time.Microsecond, 59 * time.Second, time.Minute},
 	}
 	for _, s := range steps {
 		got, err := cool.Block(ctx, "k", s.block)

@@ -38,8 +38,10 @@
 // Each decision is one Lua script run with EVALSHA: one round trip, atomic,
 // so replicas racing for the last slot cannot both win. The scripts take the
 // time from Redis (TIME), never from the caller, so clock skew between
-// replicas does not matter; Redis replicates the scripts' effects, not the
-// scripts, so reading the clock is safe for replicas and AOF.
+// replicas does not matter. Redis replicates the scripts' effects, not the
+// scripts, so reading the clock is safe for replicas and AOF; that is the
+// default from Redis 5 and the only mode from Redis 7, so Redis 5 or later
+// is required.
 //
 // A caller key such as "easemob:default:push.sync" is stored under
 // "herald:rl:{easemob:default:push.sync}:rate" (":window",
@@ -47,7 +49,10 @@
 // Cluster hash tag: all of a key's structures hash to the same slot, which
 // is what lets each script read the cool-down in the same call as its own
 // state. Every stored key expires once it no longer matters, so idle
-// limiters leave nothing behind.
+// limiters leave nothing behind. Expiry only cleans up: each decision is
+// made by comparing stored times with TIME, so the limiters are also right
+// on an embedded Redis whose TTLs do not run down by themselves (miniredis,
+// in the worker's demo mode).
 //
 // The limiters accept any redis.Scripter: a *redis.Client, a Sentinel
 // failover client, a *redis.ClusterClient or a redis.UniversalClient.

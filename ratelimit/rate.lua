@@ -2,20 +2,19 @@
 -- time (TAT) of the next event, in microseconds since the Unix epoch.
 --
 -- KEYS[1]  TAT
--- KEYS[2]  cool-down (blocks while it exists)
+-- KEYS[2]  cool-down: its end time in µs (blocks until then)
 -- ARGV     period (µs), rate, burst, cost
 -- Returns  {status, remaining, retry_after_us, reset_after_us}
 --          status 1 allowed, 0 denied, -1 cooling down
 --
 -- Time comes from the server's clock, never the caller's. Redis 7 replicates
 -- a script's effects (the SET), not the script, so reading TIME is safe.
-local cool = redis.call('PTTL', KEYS[2])
-if cool > 0 then
-  return {-1, 0, cool * 1000, 0}
-end
-
 local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
+local cool = tonumber(redis.call('GET', KEYS[2]))
+if cool and cool > now then
+  return {-1, 0, cool - now, 0}
+end
 local interval = ARGV[1] / ARGV[2]
 local burst = interval * ARGV[3]
 local cost = tonumber(ARGV[4])

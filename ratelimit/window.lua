@@ -4,17 +4,16 @@
 -- window ending now.
 --
 -- KEYS[1]  starts
--- KEYS[2]  cool-down (blocks while it exists)
+-- KEYS[2]  cool-down: its end time in µs (blocks until then)
 -- ARGV     n, period (µs)
 -- Returns  {status, remaining, retry_after_us, reset_after_us}
 --          status 1 allowed, 0 denied, -1 cooling down
-local cool = redis.call('PTTL', KEYS[2])
-if cool > 0 then
-  return {-1, 0, cool * 1000, 0}
-end
-
 local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
+local cool = tonumber(redis.call('GET', KEYS[2]))
+if cool and cool > now then
+  return {-1, 0, cool - now, 0}
+end
 local n = tonumber(ARGV[1])
 local period = tonumber(ARGV[2])
 
