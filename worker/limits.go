@@ -97,9 +97,10 @@ func DefaultLimits(p tasks.Provider) map[string]LimitConfig {
 }
 
 // resolveLimits lays an account's configured limits over the provider's
-// defaults and orders them so the cheapest to give back come first:
-// concurrency slots (released on denial), then rates, then windows, whose
-// starts are the scarcest.
+// defaults and orders them for admit: rates first, since that is where jobs
+// wait; then concurrency slots, taken only once the job is about to go, so a
+// waiting job holds none; windows last, because a window's starts are the
+// scarcest and must not be spent on a job another limit then turns away.
 func resolveLimits(p tasks.Provider, account string, configured map[string]LimitConfig, lc LimiterConfig) []limit {
 	merged := DefaultLimits(p)
 	for name, c := range configured {
@@ -113,12 +114,12 @@ func resolveLimits(p tasks.Provider, account string, configured map[string]Limit
 		stretch := func(d Duration) time.Duration { return time.Duration(float64(d) * (1 + lc.Headroom)) }
 		l := limit{name: name, key: string(p) + ":" + account + ":" + name, jobs: c.Jobs, cfg: c}
 		switch {
-		case c.Concurrent > 0:
-			l.kind = 0
 		case c.Rate > 0:
-			l.kind, l.rate = 1, ratelimit.Limit{Rate: c.Rate, Period: stretch(c.Per), Burst: max(c.Burst, 1)}
+			l.kind, l.rate = kindRate, ratelimit.Limit{Rate: c.Rate, Period: stretch(c.Per), Burst: max(c.Burst, 1)}
+		case c.Concurrent > 0:
+			l.kind = kindConcurrent
 		default:
-			l.kind, l.period = 2, stretch(c.Per)
+			l.kind, l.period = kindWindow, stretch(c.Per)
 		}
 		out = append(out, l)
 	}
@@ -158,15 +159,39 @@ func checkLimit(c LimitConfig) string {
 	return ""
 }
 
+// limitKind orders limits within admit.
+type limitKind int
+
+const (
+	kindRate limitKind = iota
+	kindConcurrent
+	kindWindow
+)
+
+// slotPoll is how often a job waiting for a concurrency slot that is
+// released after each call looks again. The limiter's RetryAfter for such
+// a slot is when the oldest lease would run out, which is only an upper
+// bound: holders usually give their slots back long before.
+const slotPoll = 100 * time.Millisecond
+
 // limit is one resolved limit of one account.
 type limit struct {
 	name   string
 	key    string // "easemob:default:push_sync": the limiter's Redis key
 	jobs   []string
-	kind   int // 0 concurrency, 1 rate, 2 window
+	kind   limitKind
 	rate   ratelimit.Limit
 	period time.Duration
 	cfg    LimitConfig
+}
+
+// wait is how long to wait before asking again after a denial, and how
+// long to reschedule for when that is too long.
+func (l limit) wait(d ratelimit.Decision) (poll, reschedule time.Duration) {
+	if l.kind == kindConcurrent && !l.cfg.Hold && !d.Blocked {
+		return min(d.RetryAfter, slotPoll), min(d.RetryAfter, time.Second)
+	}
+	return d.RetryAfter, d.RetryAfter
 }
 
 func (l limit) appliesTo(action string) bool {
@@ -236,7 +261,8 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 				}
 				break
 			}
-			if waited+d.RetryAfter > l.maxWait {
+			poll, reschedule := lim.wait(d)
+			if waited+poll > l.maxWait {
 				pm.release(ctx, errDenied)
 				why := "limit " + lim.name + " reached"
 				if d.Blocked {
@@ -244,15 +270,15 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 				}
 				return permit{}, &providers.Error{
 					Provider: string(p), Op: action, Class: providers.RateLimited,
-					Code: "herald_limit", Message: why, RetryAfter: d.RetryAfter,
+					Code: "herald_limit", Message: why, RetryAfter: reschedule,
 				}
 			}
 			start := time.Now()
-			if err := l.sleep(ctx, d.RetryAfter); err != nil {
+			if err := l.sleep(ctx, poll); err != nil {
 				pm.release(ctx, errDenied)
 				return permit{}, err
 			}
-			waited += d.RetryAfter
+			waited += poll
 			l.metrics.limiterWait(p, lim.name, time.Since(start))
 		}
 	}
@@ -264,10 +290,10 @@ var errDenied = &providers.Error{Class: providers.RateLimited}
 
 func (l *limiter) try(ctx context.Context, lim limit) (ratelimit.Decision, *ratelimit.Lease, error) {
 	switch lim.kind {
-	case 0:
+	case kindConcurrent:
 		lease, d, err := l.conc.Hold(ctx, lim.key, lim.cfg.Concurrent, lim.cfg.Lease.D())
 		return d, lease, err
-	case 1:
+	case kindRate:
 		d, err := l.rate.Allow(ctx, lim.key, lim.rate)
 		return d, nil, err
 	default:
