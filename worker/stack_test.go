@@ -62,6 +62,14 @@ func simConfig(url string) worker.Config {
 // before the worker is built.
 func newStack(t *testing.T, simOpts easemobsim.Options, tune func(*worker.Config)) *stack {
 	t.Helper()
+	s := newIdleStack(t, simOpts, tune)
+	s.startWorker(t)
+	return s
+}
+
+// newIdleStack is newStack without the worker: the test runs its own.
+func newIdleStack(t *testing.T, simOpts easemobsim.Options, tune func(*worker.Config)) *stack {
+	t.Helper()
 	rdb := srv.Client(t)
 	sim := easemobsim.New(simOpts)
 	url, err := sim.Start("127.0.0.1:0")
@@ -78,8 +86,14 @@ func newStack(t *testing.T, simOpts easemobsim.Options, tune func(*worker.Config
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	w, err := worker.New(cfg, rdb, zerolog.New(logs))
+	return &stack{rdb: rdb, sim: sim, producer: tasks.NewProducer(rdb), cfg: cfg, logs: &syncBuffer{}}
+}
+
+// startWorker runs a worker on the stack until the test ends, and returns
+// it.
+func (s *stack) startWorker(t *testing.T) *worker.Worker {
+	t.Helper()
+	w, err := worker.New(s.cfg, s.rdb, zerolog.New(s.logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +106,7 @@ func newStack(t *testing.T, simOpts easemobsim.Options, tune func(*worker.Config
 			t.Errorf("worker.Run: %v", err)
 		}
 	})
-	return &stack{rdb: rdb, sim: sim, producer: tasks.NewProducer(rdb), cfg: cfg, logs: logs}
+	return w
 }
 
 // waitState polls until every task reaches state, or fails the test.

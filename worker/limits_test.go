@@ -1,0 +1,188 @@
+package worker_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/tasks"
+	"github.com/herald-dispatch/herald/worker"
+)
+
+func asyncJob(target string) *tasks.EasemobPushAsync {
+	return &tasks.EasemobPushAsync{Target: target, PushMessage: message(target)}
+}
+
+// receivedAt returns when the simulator accepted each notification to
+// endpoint, in order.
+func receivedAt(sim *easemobsim.Server, ep easemobsim.Endpoint) []time.Time {
+	var out []time.Time
+	for _, r := range sim.Received() {
+		if r.Endpoint == ep {
+			out = append(out, r.At)
+		}
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
+}
+
+// limitAsync sets the push.async limit. The default headroom stays: it is
+// what keeps arrivals at the provider apart by the full period despite
+// jitter between the limiter's decision and the call.
+func limitAsync(rate int, per time.Duration) func(*worker.Config) {
+	return func(c *worker.Config) {
+		a := c.Easemob["default"]
+		a.Limits = map[string]worker.LimitConfig{
+			"push_async": {Jobs: []string{"push.async"}, Rate: rate, Per: worker.Duration(per), Burst: 1},
+		}
+		c.Easemob["default"] = a
+	}
+}
+
+// A wait shorter than limiter.max_wait happens inside the handler: the job
+// is delivered on its first attempt without going back to the queue.
+func TestLimitShortWaitInHandler(t *testing.T) {
+	s := newStack(t, easemobsim.Options{}, func(c *worker.Config) {
+		limitAsync(1, 300*time.Millisecond)(c)
+		c.Limiter.MaxWait = worker.Duration(2 * time.Second)
+	})
+	var ids []string
+	for _, u := range []string{"a", "b", "c"} {
+		ids = append(ids, s.enqueue(t, asyncJob(u)).IDs()...)
+	}
+	for _, st := range s.waitState(t, "completed", ids...) {
+		if st.LastError != "" {
+			t.Errorf("task %s went back to the queue (%q); a short wait belongs in the handler", st.ID, st.LastError)
+		}
+	}
+	at := receivedAt(s.sim, easemobsim.PushAsync)
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < 300*time.Millisecond {
+			t.Errorf("calls %v apart, limit is 1 per 300ms", gap)
+		}
+	}
+}
+
+// A wait longer than limiter.max_wait hands the job back to the queue to
+// run when the limiter says, without spending an attempt.
+func TestLimitLongWaitReschedules(t *testing.T) {
+	s := newStack(t, easemobsim.Options{}, func(c *worker.Config) {
+		limitAsync(1, 2*time.Second)(c)
+		c.Limiter.MaxWait = worker.Duration(50 * time.Millisecond)
+	})
+	first := s.enqueue(t, asyncJob("a")).IDs()[0]
+	s.waitState(t, "completed", first)
+	second := s.enqueue(t, asyncJob("b")).IDs()[0]
+	st := s.waitState(t, "retry", second)[0]
+	if !strings.Contains(st.LastError, "limit push_async") {
+		t.Errorf("rescheduled with %q, want the limit named", st.LastError)
+	}
+	if st.Attempts != 0 {
+		t.Errorf("attempts = %d: waiting for a limit must not count as a failed attempt", st.Attempts)
+	}
+	st = s.waitState(t, "completed", second)[0]
+	if st.Attempts != 0 {
+		t.Errorf("attempts = %d after delivery, want 0", st.Attempts)
+	}
+	at := receivedAt(s.sim, easemobsim.PushAsync)
+	if len(at) != 2 || at[1].Sub(at[0]) < 2*time.Second {
+		t.Fatalf("deliveries at %v: want two, at least 2s apart", at)
+	}
+}
+
+// A provider's 429 with Retry-After sets a cool-down that every replica
+// honours: after it, neither worker calls that endpoint until it ends.
+func TestLimitProviderCooldownSharedByReplicas(t *testing.T) {
+	s := newStack(t, easemobsim.Options{}, func(c *worker.Config) {
+		c.Limiter.MaxWait = worker.Duration(50 * time.Millisecond)
+	})
+	// A second replica on the same Redis and simulator.
+	w2, err := worker.New(s.cfg, s.rdb, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w2.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	const cool = 2 * time.Second
+	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultStatus, Status: http.StatusTooManyRequests,
+		Endpoint: easemobsim.PushAsync, Count: 1, Header: http.Header{"Retry-After": {"2"}}})
+	first := s.enqueue(t, asyncJob("first")).IDs()[0]
+	// Wait until the replica that got the 429 has published the cool-down;
+	// calls already on their way cannot be recalled, so jobs are enqueued
+	// only from then on.
+	key := "herald:rl:{easemob:default:push_async}:cooldown"
+	deadline := time.Now().Add(10 * time.Second)
+	for s.rdb.Exists(context.Background(), key).Val() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no cool-down published at %s", key)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ids := []string{first}
+	for _, u := range []string{"a", "b", "c"} {
+		ids = append(ids, s.enqueue(t, asyncJob(u)).IDs()...)
+	}
+	s.waitState(t, "completed", ids...)
+
+	var limitedAt time.Time
+	var after []time.Time
+	for _, c := range s.sim.Calls() {
+		if c.Endpoint != easemobsim.PushAsync {
+			continue
+		}
+		if c.Status == http.StatusTooManyRequests {
+			limitedAt = c.At
+		} else if !limitedAt.IsZero() {
+			after = append(after, c.At)
+		}
+	}
+	if limitedAt.IsZero() {
+		t.Fatal("the injected 429 was never answered")
+	}
+	if len(after) != 4 {
+		t.Fatalf("%d calls after the 429, want the 4 jobs", len(after))
+	}
+	// The cool-down starts when the worker reads the 429, a moment after
+	// the simulator wrote it; allow that moment.
+	for _, at := range after {
+		if d := at.Sub(limitedAt); d < cool-100*time.Millisecond {
+			t.Errorf("a replica called %v after the 429, inside the %v cool-down", d, cool)
+		}
+	}
+}
+
+// Limits in the config are checked at start: a broken one names its key.
+func TestLimitConfigErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit worker.LimitConfig
+		key   string
+	}{
+		{"two kinds", worker.LimitConfig{Rate: 1, Window: 1, Per: worker.Duration(time.Second)}, "easemob.default.limits.x"},
+		{"no per", worker.LimitConfig{Rate: 1}, "easemob.default.limits.x"},
+		{"no lease", worker.LimitConfig{Concurrent: 2}, "easemob.default.limits.x"},
+		{"unknown job", worker.LimitConfig{Jobs: []string{"push.nope"}, Rate: 1, Per: worker.Duration(time.Second)}, "easemob.default.limits.x.jobs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := simConfig("http://127.0.0.1:1")
+			a := cfg.Easemob["default"]
+			a.Limits = map[string]worker.LimitConfig{"x": tt.limit}
+			cfg.Easemob["default"] = a
+			err := cfg.Validate()
+			var ce *worker.ConfigError
+			if !errorsAs(err, &ce) || ce.Key != tt.key {
+				t.Fatalf("err = %v, want a ConfigError for %s", err, tt.key)
+			}
+		})
+	}
+}
