@@ -118,6 +118,67 @@ func BenchmarkRate(b *testing.B) {
 	}
 }
 
+// BenchmarkRateInterleaved is the fair head-to-head: Herald and redis_rate
+// take turns call by call (alternating which goes first), so a busy machine
+// slows both alike. It reports each one's mean time per decision.
+func BenchmarkRateInterleaved(b *testing.B) {
+	rdb := srv.Client(b)
+	herald := ratelimit.NewRate(rdb)
+	ref := redis_rate.NewLimiter(rdb)
+	limit := ratelimit.PerSecond(1_000_000)
+	refLimit := redis_rate.Limit{Rate: limit.Rate, Period: limit.Period, Burst: limit.Burst}
+	pair := func(ctx context.Context, i int, took *[2]atomic.Int64) error {
+		for j := range 2 {
+			start := time.Now()
+			var err error
+			if (i+j)%2 == 0 {
+				_, err = herald.Allow(ctx, benchKey, limit)
+				took[0].Add(int64(time.Since(start)))
+			} else {
+				_, err = ref.Allow(ctx, benchKey, refLimit)
+				took[1].Add(int64(time.Since(start)))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	report := func(b *testing.B, took *[2]atomic.Int64) {
+		b.ReportMetric(float64(took[0].Load())/float64(b.N), "herald-ns/op")
+		b.ReportMetric(float64(took[1].Load())/float64(b.N), "redis_rate-ns/op")
+		b.ReportMetric(float64(took[1].Load())/float64(took[0].Load()), "redis_rate/herald")
+	}
+	b.Run("serial", func(b *testing.B) {
+		ctx := context.Background()
+		var took [2]atomic.Int64
+		i := 0
+		for b.Loop() {
+			if err := pair(ctx, i, &took); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		report(b, &took)
+	})
+	b.Run("parallel", func(b *testing.B) {
+		var took [2]atomic.Int64
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			i := 0
+			for pb.Next() {
+				if err := pair(ctx, i, &took); err != nil {
+					b.Error(err)
+					return
+				}
+				i++
+			}
+		})
+		report(b, &took)
+	})
+}
+
 // BenchmarkWindow: "allowed" adds a start to a log that holds 100 ms of
 // them; "denied" meets a full window.
 func BenchmarkWindow(b *testing.B) {

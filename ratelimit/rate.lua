@@ -16,7 +16,8 @@ if cool and cool > now then
   return {-1, 0, cool - now, 0}
 end
 local interval = ARGV[1] / ARGV[2]
-local burst = interval * ARGV[3]
+-- burst_us: how far the TAT may run ahead of now, the room for a burst.
+local burst_us = interval * ARGV[3]
 local cost = tonumber(ARGV[4])
 
 -- lag: how far the TAT runs ahead of now; 0 for an idle or missing key.
@@ -28,10 +29,10 @@ local new_lag = lag + interval * cost
 
 -- The stored TAT is a float around 1.7e15 µs, good to a quarter of a
 -- microsecond, so comparisons allow 1 µs of slack.
-if new_lag - burst > 1 then
-  return {0, math.max(0, math.floor((burst - lag + 1) / interval)), math.ceil(new_lag - burst), math.ceil(lag)}
+if new_lag - burst_us > 1 then
+  return {0, math.max(0, math.floor((burst_us - lag + 1) / interval)), math.ceil(new_lag - burst_us), math.ceil(lag)}
 end
 if cost > 0 then
   redis.call('SET', KEYS[1], now + new_lag, 'PX', math.ceil(new_lag / 1000))
 end
-return {1, math.floor((burst - new_lag + 1) / interval), 0, math.ceil(new_lag)}
+return {1, math.floor((burst_us - new_lag + 1) / interval), 0, math.ceil(new_lag)}
