@@ -8,13 +8,15 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// NewLogger returns a JSON logger at the given level ("" means info).
+// NewLogger returns a JSON logger at the given level ("" means info). Jobs
+// log from many goroutines at once, so writes to w are serialised: any
+// io.Writer will do.
 func NewLogger(w io.Writer, level string) (zerolog.Logger, error) {
 	lvl, err := parseLevel(level)
 	if err != nil {
 		return zerolog.Nop(), err
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+	return zerolog.New(zerolog.SyncWriter(w)).Level(lvl).With().Timestamp().Logger(), nil
 }
 
 func parseLevel(s string) (zerolog.Level, error) {
