@@ -56,21 +56,30 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A port picked by the kernel can in principle be taken again before
-	// redis binds it; retry a few times rather than flake.
+	s, err := onFreePort(func(port int) (*Server, error) { return launch(bin, dir, port) })
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return s, nil
+}
+
+// onFreePort runs start on a free loopback port. A port picked by the
+// kernel can in principle be taken again before redis binds it; it retries
+// a few times rather than flake.
+func onFreePort(start func(port int) (*Server, error)) (*Server, error) {
 	var lastErr error
 	for range 5 {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
-		s, err := launch(bin, dir, port)
+		s, err := start(port)
 		if err == nil {
 			return s, nil
 		}
 		lastErr = err
 	}
-	os.RemoveAll(dir)
 	return nil, lastErr
 }
 
@@ -85,16 +94,29 @@ func MustStart() *Server {
 	return s
 }
 
-func launch(bin, dir string, port int) (*Server, error) {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(bin,
+// launch starts a plain redis-server on port, persistence off, with extra
+// options after the standard ones (a cluster node adds its cluster flags).
+func launch(bin, dir string, port int, extra ...string) (*Server, error) {
+	args := append([]string{
 		"--bind", "127.0.0.1",
 		"--port", strconv.Itoa(port),
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", dir,
-		"--logfile", filepath.Join(dir, fmt.Sprintf("redis-%d.log", port)),
-	)
+		"--logfile", logFile(dir, port),
+	}, extra...)
+	return spawn(exec.Command(bin, args...), dir, port)
+}
+
+// logFile is where the process on port logs; logTail reads it back.
+func logFile(dir string, port int) string {
+	return filepath.Join(dir, fmt.Sprintf("redis-%d.log", port))
+}
+
+// spawn starts cmd, a redis-server (or sentinel) told to listen on port and
+// log to logFile(dir, port), and waits until it answers PING.
+func spawn(cmd *exec.Cmd, dir string, port int) (*Server, error) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start redis-server: %w", err)
 	}
@@ -120,7 +142,7 @@ func launch(bin, dir string, port int) (*Server, error) {
 }
 
 func (s *Server) logTail(port int) string {
-	f, err := os.Open(filepath.Join(s.dir, fmt.Sprintf("redis-%d.log", port)))
+	f, err := os.Open(logFile(s.dir, port))
 	if err != nil {
 		return "(no log)"
 	}
