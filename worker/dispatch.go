@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -68,19 +69,8 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		info.log.Info().Msg("already delivered before a retry; not sending again")
 		return writeResult(t, res)
 	}
-	action := actionOf(t.Type())
-	permit, err := d.limiter.admit(ctx, info.provider, action, acct.limits)
+	result, err := d.deliver(ctx, info, acct, job)
 	if err != nil {
-		return outcome(err)
-	}
-	result, err := acct.Sender.Send(ctx, job)
-	permit.release(ctx, err)
-	if err != nil {
-		var pe *providers.Error
-		if errors.As(err, &pe) && pe.Class == providers.RateLimited {
-			// Every replica backs off, not just this one.
-			pe.RetryAfter = d.limiter.coolDown(ctx, action, acct.limits, pe.RetryAfter)
-		}
 		return outcome(err)
 	}
 	b, err := json.Marshal(result)
@@ -94,6 +84,40 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		info.log.Error().Err(err).Msg("delivered but could not write the delivered-marker; a retry could send twice")
 	}
 	return writeResult(t, b)
+}
+
+// deliver takes the job through its account's limits to the provider. A
+// provider's "too many requests" becomes a cool-down every replica honours.
+//
+// A job told "not now" is normally handed back to the queue, but asynq
+// archives a task whose retries are spent even when its error is not a
+// failure. So a job on its last attempt waits in the handler instead, for
+// as long as its deadline allows.
+func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, job tasks.Job) (any, error) {
+	action := actionOf(info.typ)
+	lastChance := info.attempt >= info.maxRetry
+	for {
+		maxWait := d.limiter.maxWait
+		if deadline, ok := ctx.Deadline(); ok && lastChance {
+			maxWait = max(maxWait, time.Until(deadline))
+		}
+		permit, err := d.limiter.admit(ctx, info.provider, action, acct.limits, maxWait)
+		if err != nil {
+			return nil, err
+		}
+		result, err := acct.Sender.Send(ctx, job)
+		permit.release(ctx, err)
+		var pe *providers.Error
+		if err == nil || !errors.As(err, &pe) || pe.Class != providers.RateLimited {
+			return result, err
+		}
+		pe.RetryAfter = d.limiter.coolDown(ctx, action, acct.limits, pe.RetryAfter)
+		if !lastChance {
+			return nil, err
+		}
+		// The next admit finds the cool-down and waits it out, or gives up
+		// if the deadline comes first.
+	}
 }
 
 // writeResult stores the job's result on the task. The job is delivered

@@ -241,7 +241,7 @@ func (p permit) release(ctx context.Context, callErr error) {
 // maxWait in all. When a limit would keep the job longer it returns a
 // RateLimited *providers.Error whose RetryAfter is the limiter's, and the
 // worker reschedules the job without counting an attempt.
-func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, limits []limit) (permit, error) {
+func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, limits []limit, maxWait time.Duration) (permit, error) {
 	var pm permit
 	var waited time.Duration
 	for _, lim := range limits {
@@ -262,7 +262,7 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 				break
 			}
 			poll, reschedule := lim.wait(d)
-			if waited+poll > l.maxWait {
+			if waited+poll > maxWait {
 				pm.release(ctx, errDenied)
 				why := "limit " + lim.name + " reached"
 				if d.Blocked {

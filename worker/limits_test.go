@@ -186,3 +186,27 @@ func TestLimitConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// A job with no retries left cannot go back to the queue (asynq would
+// archive it), so it waits out limits and the provider's cool-down in the
+// handler and is delivered.
+func TestLimitLastAttemptWaitsInHandler(t *testing.T) {
+	s := newStack(t, easemobsim.Options{}, func(c *worker.Config) {
+		limitAsync(1, time.Second)(c)
+		c.Limiter.MaxWait = worker.Duration(50 * time.Millisecond)
+	})
+	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultStatus, Status: http.StatusTooManyRequests,
+		Endpoint: easemobsim.PushAsync, Count: 1, Header: http.Header{"Retry-After": {"1"}}})
+	var ids []string
+	for _, u := range []string{"a", "b"} {
+		ids = append(ids, s.enqueue(t, asyncJob(u), tasks.MaxRetry(0)).IDs()...)
+	}
+	for _, st := range s.waitState(t, "completed", ids...) {
+		if st.Attempts != 0 {
+			t.Errorf("task %s: attempts %d", st.ID, st.Attempts)
+		}
+	}
+	if n := len(receivedAt(s.sim, easemobsim.PushAsync)); n != 2 {
+		t.Fatalf("delivered %d, want 2", n)
+	}
+}

@@ -120,6 +120,9 @@ func (s *stack) waitState(t *testing.T, state string, ids ...string) []*tasks.St
 			if err != nil {
 				t.Fatalf("status %s: %v", id, err)
 			}
+			if st.State == "archived" && state == "completed" {
+				t.Fatalf("task %s archived (%s) while waiting for it to complete; worker logs:\n%s", id, st.LastError, s.logs.String())
+			}
 			if st.State != state {
 				break
 			}
