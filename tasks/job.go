@@ -70,6 +70,11 @@ const (
 	// asynq keeps due times in whole seconds; the worker waits out the rest
 	// so a job is never delivered early.
 	HeaderNotBefore = "herald-not-before"
+	// HeaderEnqueueID is new on every enqueue. The worker keys its
+	// delivered-marker by task id and this, so an idempotency key enqueued
+	// again after asynq's retention has forgotten it is a new delivery, not
+	// one the marker says was already made.
+	HeaderEnqueueID = "herald-enqueue-id"
 )
 
 // DefaultAccount is the account a job uses when none is named.

@@ -187,7 +187,9 @@ func (o keyOption) apply(d *delivery) error {
 
 // MaxRetry caps how many times a failed task is retried before it is
 // archived. Without it asynq's default (25) applies. MaxRetry(0) means one
-// attempt only. Being rate limited does not use up a retry.
+// attempt only. Being rate limited does not use up a retry: a job with
+// retries left goes back to the queue until the limit allows it, and one
+// on its last attempt waits for it in the worker, up to its Timeout.
 func MaxRetry(n int) Option { return maxRetryOption(n) }
 
 type maxRetryOption int

@@ -3,6 +3,7 @@ package tasks
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,7 +175,7 @@ func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Recei
 
 	// Build every task before the first write, so an error here leaves
 	// Redis untouched.
-	headers := map[string]string{HeaderAccount: d.account}
+	headers := map[string]string{HeaderAccount: d.account, HeaderEnqueueID: rand.Text()}
 	if !d.at.IsZero() {
 		headers[HeaderNotBefore] = strconv.FormatInt(d.at.UnixMilli(), 10)
 	}

@@ -33,7 +33,8 @@ type Config struct {
 	Concurrency int `yaml:"concurrency"`
 	// Queues weighs the provider queues against each other: with easemob 3
 	// and enos 1, easemob jobs are taken three times as often while both
-	// have work. A queue left out gets weight 1.
+	// have work. A queue left out gets weight 1. A worker takes jobs only
+	// from the queues of providers it has accounts for.
 	Queues map[string]int `yaml:"queues"`
 	// ShutdownTimeout bounds how long a stopping worker waits for running
 	// jobs before handing them back to the queue.
@@ -45,10 +46,7 @@ type Config struct {
 	// Retry shapes the backoff between attempts of a transient failure.
 	Retry RetryConfig `yaml:"retry"`
 	// DeliveredTTL is how long a delivered-marker keeps a retried task from
-	// sending twice. It must outlast a task's retries, and should not
-	// outlast the producer's retention (24 h by default): once asynq forgets
-	// a completed task its idempotency key may be enqueued again, and a
-	// marker still standing would swallow that new job.
+	// sending twice: it must outlast a task's retries.
 	DeliveredTTL Duration `yaml:"delivered_ttl"`
 
 	// Limiter tunes waiting for the providers' limits.
@@ -80,6 +78,17 @@ type RedisConfig struct {
 	// TLS turns on TLS for Sentinel and Cluster (a rediss:// URL does it
 	// for standalone).
 	TLS bool `yaml:"tls"`
+	// TLSCAFile is a PEM bundle of the CAs to trust instead of the
+	// system's, for a Redis behind a private CA.
+	TLSCAFile string `yaml:"tls_ca_file"`
+	// TLSServerName is the name to check in the server's certificate when
+	// it differs from the address dialled.
+	TLSServerName string `yaml:"tls_server_name"`
+}
+
+// tlsOn reports whether TLS is configured, by URL scheme or flag.
+func (r RedisConfig) tlsOn() bool {
+	return r.TLS || strings.HasPrefix(r.URL, "rediss://")
 }
 
 // Configured reports whether any Redis was configured. When none is, the
@@ -185,6 +194,18 @@ func Defaults() Config {
 // HERALD_* variables of environ (os.Environ() outside tests) over it and
 // checks the result.
 func LoadConfig(path string, environ []string) (Config, error) {
+	cfg, err := ReadConfig(path, environ)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// ReadConfig is LoadConfig without the final Validate.
+func ReadConfig(path string, environ []string) (Config, error) {
 	cfg := Defaults()
 	if path != "" {
 		b, err := os.ReadFile(path)
@@ -198,9 +219,6 @@ func LoadConfig(path string, environ []string) (Config, error) {
 		}
 	}
 	if err := applyEnv(&cfg, environ); err != nil {
-		return Config{}, err
-	}
-	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
@@ -231,6 +249,14 @@ func (c Config) Validate() error {
 		return bad("redis.addrs", "needs master_name (sentinel) or cluster: true")
 	case r.MasterName != "" && r.Cluster:
 		return bad("redis.cluster", "sentinel (master_name) and cluster are exclusive")
+	}
+	switch {
+	case r.URL != "" && r.DB != 0:
+		return bad("redis.db", "give the database in the URL (redis://host:6379/2) instead")
+	case r.URL != "" && r.TLS && !strings.HasPrefix(r.URL, "rediss://"):
+		return bad("redis.tls", "a standalone Redis takes TLS from a rediss:// URL")
+	case (r.TLSCAFile != "" || r.TLSServerName != "") && !r.tlsOn():
+		return bad("redis.tls_ca_file", "TLS settings need tls: true or a rediss:// URL")
 	}
 	if c.Concurrency < 1 {
 		return bad("concurrency", "must be at least 1")
@@ -276,6 +302,10 @@ func (c Config) Validate() error {
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return bad("log.level", err.Error())
+	}
+	if len(c.Easemob) == 0 && c.Redis.Configured() {
+		// Without Redis the worker runs the demo, which brings its own.
+		return bad("easemob", "no provider accounts configured: a worker needs at least one")
 	}
 	for _, name := range sortedKeys(c.Easemob) {
 		a := c.Easemob[name]

@@ -63,7 +63,8 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := job.Validate(acct.Env); err != nil {
 		return permanent(err)
 	}
-	if res, done, err := d.markers.get(ctx, info.id); err != nil {
+	marker := markerKey(info.id, t.Headers()[tasks.HeaderEnqueueID])
+	if res, done, err := d.markers.get(ctx, marker); err != nil {
 		return fmt.Errorf("read delivered-marker: %w", err)
 	} else if done {
 		info.log.Info().Msg("already delivered before a retry; not sending again")
@@ -80,7 +81,7 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	// The provider has the notification now: from here on, failing to
 	// record that must not cause a second send, so marker errors are only
 	// logged.
-	if err := d.markers.set(ctx, info.id, b); err != nil {
+	if err := d.markers.set(ctx, marker, b); err != nil {
 		info.log.Error().Err(err).Msg("delivered but could not write the delivered-marker; a retry could send twice")
 	}
 	return writeResult(t, b)

@@ -225,10 +225,16 @@ func TestEndToEndMalformedTasksArchived(t *testing.T) {
 func TestEndToEndDeliveredMarkerPreventsResend(t *testing.T) {
 	s := newStack(t, easemobsim.Options{}, nil)
 	ctx := context.Background()
-	if err := s.rdb.Set(ctx, "herald:delivered:{k1}", `{"already":true}`, time.Hour).Err(); err != nil {
+	insp := asynq.NewInspectorFromRedisClient(s.rdb)
+	s.enqueue(t, asyncJob("a"), tasks.IdempotencyKey("k1"), tasks.DeliverIn(time.Second))
+	info, err := insp.GetTaskInfo("easemob", "k1")
+	if err != nil {
 		t.Fatal(err)
 	}
-	s.enqueue(t, &tasks.EasemobPushAsync{Target: "a", PushMessage: message("x")}, tasks.IdempotencyKey("k1"))
+	marker := "herald:delivered:{k1}:" + info.Headers[tasks.HeaderEnqueueID]
+	if err := s.rdb.Set(ctx, marker, `{"already":true}`, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
 	st := s.waitState(t, "completed", "k1")[0]
 	if string(st.Result) != `{"already":true}` {
 		t.Errorf("result = %s, want the stored one", st.Result)
@@ -236,11 +242,25 @@ func TestEndToEndDeliveredMarkerPreventsResend(t *testing.T) {
 	if n := len(s.sim.Received()); n != 0 {
 		t.Fatalf("simulator received %d, want 0", n)
 	}
-	// And a fresh task leaves a marker behind.
-	s.enqueue(t, &tasks.EasemobPushAsync{Target: "a", PushMessage: message("y")}, tasks.IdempotencyKey("k2"))
-	s.waitState(t, "completed", "k2")
-	if ttl := s.rdb.TTL(ctx, "herald:delivered:{k2}").Val(); ttl <= 0 || ttl > s.cfg.DeliveredTTL.D() {
-		t.Errorf("marker TTL = %v, want within (0, %v]", ttl, s.cfg.DeliveredTTL.D())
+
+	// Once asynq has forgotten the task (its retention is over), the same
+	// key is a new job: the old marker must not swallow it.
+	if err := insp.DeleteTask("easemob", "k1"); err != nil {
+		t.Fatal(err)
+	}
+	s.enqueue(t, asyncJob("a"), tasks.IdempotencyKey("k1"))
+	s.waitState(t, "completed", "k1")
+	if n := len(s.sim.Received()); n != 1 {
+		t.Fatalf("simulator received %d after the key was enqueued again, want 1", n)
+	}
+	keys, _ := s.rdb.Keys(ctx, "herald:delivered:{k1}:*").Result()
+	if len(keys) != 2 {
+		t.Fatalf("markers %v, want the old one and the new delivery's", keys)
+	}
+	for _, k := range keys {
+		if ttl := s.rdb.TTL(ctx, k).Val(); ttl <= 0 || (k != marker && ttl > s.cfg.DeliveredTTL.D()) {
+			t.Errorf("marker %s TTL = %v", k, ttl)
+		}
 	}
 }
 
@@ -312,5 +332,25 @@ func TestEndToEndLogsCarryIdentityNotSecrets(t *testing.T) {
 		if v := s.rdb.Get(context.Background(), k).Val(); v != "" && strings.Contains(logs, v) {
 			t.Fatal("logs contain the app token")
 		}
+	}
+}
+
+// A worker takes jobs only for providers it has accounts for: others stay
+// pending for a replica that can deliver them, rather than being archived.
+func TestEndToEndUnconfiguredProviderLeftPending(t *testing.T) {
+	s := newStack(t, easemobsim.Options{}, nil)
+	ctx := context.Background()
+	r, err := s.producer.Enqueue(ctx, &tasks.DingTalkRecall{MsgTaskID: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := s.enqueue(t, asyncJob("after")).IDs()[0]
+	s.waitState(t, "completed", marker)
+	st, err := s.producer.Status(ctx, r.IDs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != "pending" {
+		t.Fatalf("dingtalk job is %s, want it left pending", st.State)
 	}
 }

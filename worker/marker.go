@@ -17,11 +17,21 @@ type markers struct {
 	ttl time.Duration
 }
 
-func markerKey(taskID string) string { return "herald:delivered:{" + taskID + "}" }
+// markerKey names a task's marker. The enqueue id (tasks.HeaderEnqueueID)
+// tells apart two tasks that share an id because an idempotency key was
+// enqueued again after asynq forgot the first; a task enqueued without one
+// is known by its id alone.
+func markerKey(taskID, enqueueID string) string {
+	k := "herald:delivered:{" + taskID + "}"
+	if enqueueID != "" {
+		k += ":" + enqueueID
+	}
+	return k
+}
 
 // get returns the stored result of a delivered task.
-func (m markers) get(ctx context.Context, taskID string) ([]byte, bool, error) {
-	b, err := m.rdb.Get(ctx, markerKey(taskID)).Bytes()
+func (m markers) get(ctx context.Context, key string) ([]byte, bool, error) {
+	b, err := m.rdb.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
 	}
@@ -32,6 +42,6 @@ func (m markers) get(ctx context.Context, taskID string) ([]byte, bool, error) {
 }
 
 // set records a delivered task with its result.
-func (m markers) set(ctx context.Context, taskID string, result []byte) error {
-	return m.rdb.Set(ctx, markerKey(taskID), result, m.ttl).Err()
+func (m markers) set(ctx context.Context, key string, result []byte) error {
+	return m.rdb.Set(ctx, key, result, m.ttl).Err()
 }

@@ -83,6 +83,10 @@ func withTaskInfo(base zerolog.Logger, m *Metrics) Middleware {
 // report logs the attempt's outcome and counts it.
 func (ti *taskInfo) report(err error, took time.Duration, m *Metrics) {
 	class := providers.ClassOf(err)
+	if errors.Is(err, asynq.SkipRetry) {
+		// Archived by the worker itself: bad payload, unknown account.
+		class = providers.Permanent
+	}
 	result := "delivered"
 	switch {
 	case err == nil:
@@ -106,7 +110,7 @@ func (ti *taskInfo) report(err error, took time.Duration, m *Metrics) {
 	default:
 		ev = ti.log.Warn()
 	}
-	ev = ev.Str("result", result).Dur("took", took)
+	ev = ev.Str("result", result).Dur("took_ms", took)
 	if err != nil {
 		ev = ev.Err(err).Str("class", class.String())
 		var pe *providers.Error

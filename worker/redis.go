@@ -2,7 +2,9 @@ package worker
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"os"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -11,10 +13,20 @@ import (
 // the limiters, the token cache and the delivered-markers: standalone from
 // a URL, or Sentinel or Cluster from addresses.
 func NewRedisClient(c RedisConfig) (redis.UniversalClient, error) {
+	tc, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
 	if c.URL != "" {
 		opt, err := redis.ParseURL(c.URL)
 		if err != nil {
 			return nil, &ConfigError{Key: "redis.url", Rule: err.Error()}
+		}
+		if opt.TLSConfig != nil && tc != nil {
+			opt.TLSConfig.RootCAs = tc.RootCAs
+			if tc.ServerName != "" {
+				opt.TLSConfig.ServerName = tc.ServerName
+			}
 		}
 		if c.Username != "" {
 			opt.Username = c.Username
@@ -27,10 +39,6 @@ func NewRedisClient(c RedisConfig) (redis.UniversalClient, error) {
 	if len(c.Addrs) == 0 {
 		return nil, fmt.Errorf("redis: no url or addrs configured")
 	}
-	var tc *tls.Config
-	if c.TLS {
-		tc = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
 	if c.Cluster {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: c.Addrs, Username: c.Username, Password: c.Password, TLSConfig: tc,
@@ -40,4 +48,23 @@ func NewRedisClient(c RedisConfig) (redis.UniversalClient, error) {
 		MasterName: c.MasterName, SentinelAddrs: c.Addrs, SentinelPassword: c.SentinelPassword,
 		Username: c.Username, Password: c.Password, DB: c.DB, TLSConfig: tc,
 	}), nil
+}
+
+// tlsConfig is the TLS setup for a TLS connection, nil for plain TCP.
+func (c RedisConfig) tlsConfig() (*tls.Config, error) {
+	if !c.tlsOn() {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.TLSServerName}
+	if c.TLSCAFile != "" {
+		pem, err := os.ReadFile(c.TLSCAFile)
+		if err != nil {
+			return nil, &ConfigError{Key: "redis.tls_ca_file", Rule: err.Error()}
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, &ConfigError{Key: "redis.tls_ca_file", Rule: "holds no PEM certificate"}
+		}
+	}
+	return tc, nil
 }

@@ -19,8 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
-
-	"github.com/herald-dispatch/herald/tasks"
 )
 
 // Worker is one worker process: an asynq server over the provider queues
@@ -52,12 +50,16 @@ func New(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*Worker, er
 	}
 	reg.MustRegister(newQueueCollector(w.insp))
 
+	// Take jobs only from the queues of providers this worker has accounts
+	// for. A replica without (say) Feishu credentials leaves Feishu jobs
+	// pending for one that has them, instead of archiving them.
 	queues := map[string]int{}
-	for _, p := range tasks.Providers() {
-		queues[p.Queue()] = 1
-	}
-	for q, weight := range cfg.Queues {
-		queues[q] = weight
+	for p := range accounts {
+		weight := cfg.Queues[p.Queue()]
+		if weight == 0 {
+			weight = 1
+		}
+		queues[p.Queue()] = weight
 	}
 	asynqLevel := asynq.WarnLevel
 	if log.GetLevel() <= zerolog.DebugLevel {

@@ -87,7 +87,7 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "waiting for the worker…")
-	statuses, err := waitDone(ctx, producer, ids, time.Minute)
+	statuses, err := waitDone(ctx, producer, ids, time.Minute, done)
 	if err != nil {
 		log.Error().Err(err).Msg("demo")
 		return 1
@@ -138,8 +138,9 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	return 0
 }
 
-// waitDone polls the tasks until each has completed or been archived.
-func waitDone(ctx context.Context, p *tasks.Producer, ids []string, limit time.Duration) ([]*tasks.Status, error) {
+// waitDone polls the tasks until each has completed or been archived, or
+// the worker stops.
+func waitDone(ctx context.Context, p *tasks.Producer, ids []string, limit time.Duration, worker chan error) ([]*tasks.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	tick := time.NewTicker(200 * time.Millisecond)
@@ -162,6 +163,9 @@ func waitDone(ctx context.Context, p *tasks.Producer, ids []string, limit time.D
 		select {
 		case <-ctx.Done():
 			return nil, errors.New("demo: tasks not done within " + limit.String())
+		case err := <-worker:
+			worker <- err // for the deferred stop
+			return nil, fmt.Errorf("demo: the worker stopped: %w", err)
 		case <-tick.C:
 		}
 	}

@@ -45,7 +45,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := worker.LoadConfig(*configPath, environ)
+	cfg, err := worker.ReadConfig(*configPath, environ)
+	if err == nil && demo && cfg.Redis.Configured() {
+		err = errors.New("demo runs on its own embedded Redis; unset redis.url / HERALD_REDIS_URL")
+	}
+	if err == nil {
+		err = cfg.Validate()
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "worker:", err)
 		return 2
@@ -61,11 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	}
 	log, _ := worker.NewLogger(logOut, cfg.Log.Level)
 
-	if demo || !cfg.Redis.Configured() {
-		if cfg.Redis.Configured() {
-			fmt.Fprintln(stderr, "worker: demo runs on its own embedded Redis; unset redis.url / HERALD_REDIS_URL")
-			return 2
-		}
+	if !cfg.Redis.Configured() {
 		d, err := worker.StartDemo()
 		if err != nil {
 			log.Error().Err(err).Msg("demo mode failed to start")

@@ -35,7 +35,7 @@ func TestCheckConfig(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(good, []byte("redis:\n  url: redis://127.0.0.1:6380\n"), 0o600)
+	os.WriteFile(good, []byte("redis:\n  url: redis://127.0.0.1:6380\neasemob:\n  default:\n    base_url: https://a1.easemob.com\n    org_name: o\n    app_name: a\n    client_id: i\n"), 0o600)
 	os.WriteFile(bad, []byte("redis:\n  url: redis://127.0.0.1:6380\neasemob:\n  default:\n    base_url: https://a1.easemob.com\n"), 0o600)
 
 	tests := []struct {
@@ -45,9 +45,11 @@ func TestCheckConfig(t *testing.T) {
 		code     int
 		contains string
 	}{
-		{"good", []string{"-check", "-config", good}, nil, 0, "config ok"},
+		{"good", []string{"-check", "-config", good}, []string{"HERALD_EASEMOB_DEFAULT_CLIENT_SECRET=s"}, 0, "config ok"},
+		{"secret missing", []string{"-check", "-config", good}, nil, 2, "easemob.default.client_secret"},
+		{"no accounts", []string{"-check"}, []string{"HERALD_REDIS_URL=redis://127.0.0.1:6380"}, 2, "no provider accounts"},
 		{"missing key", []string{"-check", "-config", bad}, nil, 2, "easemob.default.org_name"},
-		{"bad env", []string{"-check", "-config", good}, []string{"HERALD_CONCURRENCY=lots"}, 2, "HERALD_CONCURRENCY"},
+		{"bad env", []string{"-check", "-config", good}, []string{"HERALD_EASEMOB_DEFAULT_CLIENT_SECRET=s", "HERALD_CONCURRENCY=lots"}, 2, "HERALD_CONCURRENCY"},
 		{"no file", []string{"-check", "-config", filepath.Join(dir, "nope.yaml")}, nil, 2, "nope.yaml"},
 		{"bad flag", []string{"-bogus"}, nil, 2, "bogus"},
 		{"demo with redis", []string{"demo"}, []string{"HERALD_REDIS_URL=redis://127.0.0.1:6380"}, 2, "embedded Redis"},
