@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -124,8 +125,13 @@ func TestTopologies(t *testing.T) {
 				t.Errorf("PTTL %s = %s, %v; want the hour the one sync call took", syncRateKey, ttl, err)
 			}
 			keys := []string{syncRateKey, singleWindowKey}
+			insp := asynq.NewInspectorFromRedisClient(rdb)
 			for _, id := range ids {
-				marker := "herald:delivered:{" + id + "}"
+				info, err := insp.GetTaskInfo("easemob", id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				marker := "herald:delivered:{" + id + "}:" + info.Headers[tasks.HeaderEnqueueID]
 				if n, err := rdb.Exists(ctx, marker).Result(); err != nil || n != 1 {
 					t.Errorf("delivered-marker %s missing (%v)", marker, err)
 				}
