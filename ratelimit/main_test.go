@@ -2,7 +2,6 @@ package ratelimit_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -13,12 +12,7 @@ import (
 
 var srv *redistest.Server
 
-func TestMain(m *testing.M) {
-	srv = redistest.MustStart()
-	code := m.Run()
-	srv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 
 // redisNow reads the server's clock, the one the limiters decide by.
 func redisNow(t testing.TB, rdb *redis.Client) time.Time {

@@ -2,7 +2,6 @@ package tasks_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -14,12 +13,7 @@ import (
 // client from it with redisSrv.Client(t); examples call redisURL().
 var redisSrv *redistest.Server
 
-func TestMain(m *testing.M) {
-	redisSrv = redistest.MustStart()
-	code := m.Run()
-	redisSrv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &redisSrv) }
 
 // redisURL empties the test server, so each example starts from nothing
 // (its output must not depend on what ran before), and returns its URL.

@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/herald-dispatch/herald/internal/redistest"
@@ -9,9 +8,4 @@ import (
 
 var srv *redistest.Server
 
-func TestMain(m *testing.M) {
-	srv = redistest.MustStart()
-	code := m.Run()
-	srv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &srv) }

@@ -37,7 +37,10 @@ func NewRedisClient(c RedisConfig) (redis.UniversalClient, error) {
 		return redis.NewClient(opt), nil
 	}
 	if len(c.Addrs) == 0 {
-		return nil, fmt.Errorf("redis: no url or addrs configured")
+		return nil, &ConfigError{Key: "redis", Rule: "no url or addrs configured"}
+	}
+	if c.MasterName == "" && !c.Cluster {
+		return nil, &ConfigError{Key: "redis.addrs", Rule: "needs master_name (sentinel) or cluster: true"}
 	}
 	if c.Cluster {
 		return redis.NewClusterClient(&redis.ClusterOptions{

@@ -22,12 +22,7 @@ import (
 
 var srv *redistest.Server
 
-func TestMain(m *testing.M) {
-	srv = redistest.MustStart()
-	code := m.Run()
-	srv.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 
 // result is one run of the command.
 type result struct {

@@ -6,12 +6,7 @@
 //
 //	var srv *redistest.Server
 //
-//	func TestMain(m *testing.M) {
-//		srv = redistest.MustStart()
-//		code := m.Run()
-//		srv.Stop()
-//		os.Exit(code)
-//	}
+//	func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 //
 // and each test takes a client on a flushed database with srv.Client(t).
 package redistest
@@ -96,6 +91,16 @@ func MustStart() *Server {
 
 // launch starts a plain redis-server on port, persistence off, with extra
 // options after the standard ones (a cluster node adds its cluster flags).
+// Main is the TestMain of a package whose tests share one server: it
+// starts the server into *srv, runs the tests, stops the server and exits
+// with the tests' status.
+func Main(m *testing.M, srv **Server) {
+	*srv = MustStart()
+	code := m.Run()
+	(*srv).Stop()
+	os.Exit(code)
+}
+
 func launch(bin, dir string, port int, extra ...string) (*Server, error) {
 	args := append([]string{
 		"--bind", "127.0.0.1",
