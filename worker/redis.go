@@ -3,7 +3,6 @@ package worker
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"os"
 
 	"github.com/redis/go-redis/v9"
