@@ -68,7 +68,8 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("read delivered-marker: %w", err)
 	} else if done {
 		info.log.Info().Msg("already delivered before a retry; not sending again")
-		return writeResult(t, res)
+		writeResult(t, res)
+		return nil
 	}
 	result, err := d.deliver(ctx, info, acct, job)
 	if err != nil {
@@ -84,7 +85,8 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := d.markers.set(ctx, marker, b); err != nil {
 		info.log.Error().Err(err).Msg("delivered but could not write the delivered-marker; a retry could send twice")
 	}
-	return writeResult(t, b)
+	writeResult(t, b)
+	return nil
 }
 
 // deliver takes the job through its account's limits to the provider. A
@@ -113,20 +115,20 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 			return result, err
 		}
 		pe.RetryAfter = d.limiter.coolDown(ctx, action, acct.limits, pe.RetryAfter)
-		if !lastChance {
+		if deadline, ok := ctx.Deadline(); !lastChance || !ok || time.Until(deadline) < pe.RetryAfter {
 			return nil, err
 		}
-		// The next admit finds the cool-down and waits it out, or gives up
-		// if the deadline comes first.
+		if err := d.limiter.sleep(ctx, pe.RetryAfter); err != nil {
+			return nil, err
+		}
 	}
 }
 
 // writeResult stores the job's result on the task. The job is delivered
 // by now: a result that cannot be stored is not worth a resend, so the
 // write's error is dropped.
-func writeResult(t *asynq.Task, b []byte) error {
+func writeResult(t *asynq.Task, b []byte) {
 	if w := t.ResultWriter(); w != nil {
 		_, _ = w.Write(b)
 	}
-	return nil
 }
