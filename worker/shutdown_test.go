@@ -1,0 +1,69 @@
+package worker_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/worker"
+)
+
+// runWorker starts a worker on s and returns a stop function that cancels
+// it and waits for Run to return.
+func runWorker(t *testing.T, s *stack, cfg worker.Config) (stop func()) {
+	t.Helper()
+	w, err := worker.New(cfg, s.rdb, zerolog.New(s.logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+}
+
+// On shutdown a running job may finish within the shutdown timeout.
+func TestShutdownFinishesRunningJob(t *testing.T) {
+	s := newIdleStack(t, easemobsim.Options{}, nil)
+	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultLatency, Delay: 700 * time.Millisecond, Endpoint: easemobsim.PushAsync, Count: 1})
+	stop := runWorker(t, s, s.cfg)
+	id := s.enqueue(t, asyncJob("slow")).IDs()[0]
+	s.waitState(t, "active", id)
+	stop()
+	if st, _ := s.producer.Status(context.Background(), id); st.State != "completed" {
+		t.Fatalf("after a graceful stop the running job is %s, want completed", st.State)
+	}
+	if n := len(s.sim.Received()); n != 1 {
+		t.Fatalf("received %d, want 1", n)
+	}
+}
+
+// A job still running when the shutdown timeout ends is handed back to
+// the queue, and another worker delivers it.
+func TestShutdownHandsBackUnfinishedJob(t *testing.T) {
+	s := newIdleStack(t, easemobsim.Options{}, nil)
+	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultHang, Endpoint: easemobsim.PushAsync, Count: 1})
+	cfg := s.cfg
+	cfg.ShutdownTimeout = worker.Duration(300 * time.Millisecond)
+	stop := runWorker(t, s, cfg)
+	id := s.enqueue(t, asyncJob("stuck")).IDs()[0]
+	s.waitState(t, "active", id)
+	stop()
+	st, _ := s.producer.Status(context.Background(), id)
+	if st.State != "pending" || st.Attempts != 0 {
+		t.Fatalf("unfinished job is %s with %d failed attempts after shutdown, want it handed back pending, not failed", st.State, st.Attempts)
+	}
+	s.startWorker(t)
+	s.waitState(t, "completed", id)
+	if n := len(s.sim.Received()); n != 1 {
+		t.Fatalf("received %d, want 1", n)
+	}
+}
