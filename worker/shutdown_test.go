@@ -5,36 +5,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
 	"github.com/herald-dispatch/herald/worker"
 )
-
-// runWorker starts a worker on s and returns a stop function that cancels
-// it and waits for Run to return.
-func runWorker(t *testing.T, s *stack, cfg worker.Config) (stop func()) {
-	t.Helper()
-	w, err := worker.New(cfg, s.rdb, zerolog.New(s.logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	return func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}
-}
 
 // On shutdown a running job may finish within the shutdown timeout.
 func TestShutdownFinishesRunningJob(t *testing.T) {
 	s := newIdleStack(t, easemobsim.Options{}, nil)
 	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultLatency, Delay: 700 * time.Millisecond, Endpoint: easemobsim.PushAsync, Count: 1})
-	stop := runWorker(t, s, s.cfg)
+	_, stop := runWorker(t, s.cfg, s.rdb, s.logs)
 	id := s.enqueue(t, asyncJob("slow")).IDs()[0]
 	s.waitState(t, "active", id)
 	stop()
@@ -53,7 +32,7 @@ func TestShutdownHandsBackUnfinishedJob(t *testing.T) {
 	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultHang, Endpoint: easemobsim.PushAsync, Count: 1})
 	cfg := s.cfg
 	cfg.ShutdownTimeout = worker.Duration(300 * time.Millisecond)
-	stop := runWorker(t, s, cfg)
+	_, stop := runWorker(t, cfg, s.rdb, s.logs)
 	id := s.enqueue(t, asyncJob("stuck")).IDs()[0]
 	s.waitState(t, "active", id)
 	stop()

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 // stack is a whole Herald on one test's Redis: a producer, a worker and the
 // Easemob simulator, all talking over real TCP.
 type stack struct {
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 	sim      *easemobsim.Server
 	producer *tasks.Producer
 	cfg      worker.Config
@@ -90,23 +91,36 @@ func newIdleStack(t *testing.T, simOpts easemobsim.Options, tune func(*worker.Co
 }
 
 // startWorker runs a worker on the stack until the test ends, and returns
-// it.
+// it. Its logs are shown if the test fails.
 func (s *stack) startWorker(t *testing.T) *worker.Worker {
 	t.Helper()
-	w, err := worker.New(s.cfg, s.rdb, zerolog.New(s.logs))
+	w, stop := runWorker(t, s.cfg, s.rdb, s.logs)
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("worker logs:\n%s", s.logs.String())
+		}
+	})
+	return w
+}
+
+// runWorker starts a worker with cfg on rdb. stop cancels it and waits for
+// Run to return.
+func runWorker(t *testing.T, cfg worker.Config, rdb redis.UniversalClient, logs io.Writer) (w *worker.Worker, stop func()) {
+	t.Helper()
+	w, err := worker.New(cfg, rdb, zerolog.New(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
+	return w, func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("worker.Run: %v", err)
 		}
-	})
-	return w
+	}
 }
 
 // waitState polls until every task reaches state, or fails the test.

@@ -15,7 +15,6 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
-	"github.com/rs/zerolog"
 
 	"github.com/herald-dispatch/herald/internal/redistest"
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
@@ -200,8 +199,7 @@ func startCluster(t *testing.T) (worker.RedisConfig, func(*testing.T, []string))
 }
 
 // startWorker runs a worker on rdb against a fresh simulator, with two
-// limits whose state lasts an hour, and returns the stack (whose rdb field
-// stays nil: it is a plain client for standalone tests only).
+// limits whose state lasts an hour, and returns the stack.
 func startWorker(t *testing.T, rc worker.RedisConfig, rdb redis.UniversalClient) (*stack, *worker.Worker) {
 	t.Helper()
 	sim := easemobsim.New(easemobsim.Options{})
@@ -222,24 +220,8 @@ func startWorker(t *testing.T, rc worker.RedisConfig, rdb redis.UniversalClient)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	w, err := worker.New(cfg, rdb, zerolog.New(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker.Run: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("worker logs:\n%s", logs.String())
-		}
-	})
-	return &stack{sim: sim, producer: tasks.NewProducer(rdb), cfg: cfg, logs: logs}, w
+	s := &stack{rdb: rdb, sim: sim, producer: tasks.NewProducer(rdb), cfg: cfg, logs: &syncBuffer{}}
+	return s, s.startWorker(t)
 }
 
 // checkAdmin reads the operator endpoints that query Redis: readiness, the
