@@ -109,7 +109,7 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 			return nil, err
 		}
 		result, err := acct.Sender.Send(ctx, job)
-		permit.release(ctx, err)
+		permit.release(ctx, mayHaveStarted(err))
 		var pe *providers.Error
 		if err == nil || !errors.As(err, &pe) || pe.Class != providers.RateLimited {
 			return result, err

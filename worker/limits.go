@@ -224,17 +224,23 @@ type permit struct {
 	hold   []bool
 }
 
-// release gives back the slots the call held. After a successful call a
-// Hold slot stays taken until its lease runs out; otherwise (or when the
-// provider certainly did not start anything) every slot is released.
-func (p permit) release(ctx context.Context, callErr error) {
-	startedRemote := callErr == nil || providers.ClassOf(callErr) == providers.Transient
+// release gives back the slots the call held. A Hold slot stays taken
+// until its lease runs out if the provider may have started work that goes
+// on (startedRemote); every other slot is released now.
+func (p permit) release(ctx context.Context, startedRemote bool) {
 	for i, l := range p.leases {
 		if p.hold[i] && startedRemote {
 			continue
 		}
 		_ = l.Release(context.WithoutCancel(ctx))
 	}
+}
+
+// mayHaveStarted reports whether a call that ended with err may have left
+// work running at the provider: it succeeded, or its fate is unknown (a
+// timeout, a 5xx).
+func mayHaveStarted(err error) bool {
+	return err == nil || providers.ClassOf(err) == providers.Transient
 }
 
 // admit waits for every limit that applies to the job's action, up to
@@ -251,7 +257,7 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 		for {
 			d, lease, err := l.try(ctx, lim)
 			if err != nil {
-				pm.release(ctx, errDenied)
+				pm.release(ctx, false)
 				return permit{}, fmt.Errorf("limit %s: %w", lim.name, err)
 			}
 			if d.Allowed {
@@ -263,7 +269,7 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 			}
 			poll, reschedule := lim.wait(d)
 			if waited+poll > maxWait {
-				pm.release(ctx, errDenied)
+				pm.release(ctx, false)
 				why := "limit " + lim.name + " reached"
 				if d.Blocked {
 					why = "provider asked us to slow down (cool-down on " + lim.name + ")"
@@ -275,7 +281,7 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 			}
 			start := time.Now()
 			if err := l.sleep(ctx, poll); err != nil {
-				pm.release(ctx, errDenied)
+				pm.release(ctx, false)
 				return permit{}, err
 			}
 			waited += poll
@@ -284,9 +290,6 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 	}
 	return pm, nil
 }
-
-// errDenied stands for "nothing was sent" when giving slots back.
-var errDenied = &providers.Error{Class: providers.RateLimited}
 
 func (l *limiter) try(ctx context.Context, lim limit) (ratelimit.Decision, *ratelimit.Lease, error) {
 	switch lim.kind {
