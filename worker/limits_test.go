@@ -210,3 +210,30 @@ func TestLimitLastAttemptWaitsInHandler(t *testing.T) {
 		t.Fatalf("delivered %d, want 2", n)
 	}
 }
+
+// A Hold slot (an Easemob push task still running at the provider) stays
+// taken after the call until its lease ends.
+func TestLimitHoldKeepsSlotForLease(t *testing.T) {
+	const lease = 1500 * time.Millisecond
+	s := newStack(t, easemobsim.Options{}, func(c *worker.Config) {
+		c.Limiter.MaxWait = worker.Duration(50 * time.Millisecond)
+		a := c.Easemob["default"]
+		a.Limits = map[string]worker.LimitConfig{
+			"tasks_created": {Disabled: true},
+			"tasks_running": {Jobs: []string{"push.task"}, Concurrent: 1, Lease: worker.Duration(lease), Hold: true},
+		}
+		c.Easemob["default"] = a
+	})
+	var ids []string
+	for _, title := range []string{"one", "two"} {
+		ids = append(ids, s.enqueue(t, &tasks.EasemobPushTask{PushMessage: message(title)}).IDs()...)
+	}
+	s.waitState(t, "completed", ids...)
+	at := receivedAt(s.sim, easemobsim.PushTask)
+	if len(at) != 2 {
+		t.Fatalf("push tasks created %d, want 2", len(at))
+	}
+	if gap := at[1].Sub(at[0]); gap < lease-100*time.Millisecond {
+		t.Errorf("second push task created %v after the first; the held slot should block it for %v", gap, lease)
+	}
+}
