@@ -114,6 +114,7 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 		if err == nil || !errors.As(err, &pe) || pe.Class != providers.RateLimited {
 			return result, err
 		}
+		d.limiter.metrics.throttled(info.provider, info.typ)
 		pe.RetryAfter = d.limiter.coolDown(ctx, action, acct.limits, pe.RetryAfter)
 		if deadline, ok := ctx.Deadline(); !lastChance || !ok || time.Until(deadline) < pe.RetryAfter {
 			return nil, err

@@ -99,9 +99,10 @@ func TestLimitLongWaitReschedules(t *testing.T) {
 // A provider's 429 with Retry-After sets a cool-down that every replica
 // honours: after it, neither worker calls that endpoint until it ends.
 func TestLimitProviderCooldownSharedByReplicas(t *testing.T) {
-	s := newStack(t, easemobsim.Options{}, func(c *worker.Config) {
+	s := newIdleStack(t, easemobsim.Options{}, func(c *worker.Config) {
 		c.Limiter.MaxWait = worker.Duration(50 * time.Millisecond)
 	})
+	w1 := s.startWorker(t)
 	// A second replica on the same Redis and simulator.
 	w2, err := worker.New(s.cfg, s.rdb, zerolog.Nop())
 	if err != nil {
@@ -157,6 +158,13 @@ func TestLimitProviderCooldownSharedByReplicas(t *testing.T) {
 		if d := at.Sub(limitedAt); d < cool-100*time.Millisecond {
 			t.Errorf("a replica called %v after the 429, inside the %v cool-down", d, cool)
 		}
+	}
+	// Whichever replica met the 429 counted it.
+	want := `herald_provider_throttled_total{job_type="easemob:push.async",provider="easemob"} 1`
+	_, m1 := get(t, w1.AdminHandler(), "/metrics")
+	_, m2 := get(t, w2.AdminHandler(), "/metrics")
+	if strings.Contains(m1, want) == strings.Contains(m2, want) {
+		t.Errorf("want exactly one replica to report %s", want)
 	}
 }
 

@@ -17,6 +17,7 @@ type Metrics struct {
 	failures *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	limiter  *prometheus.HistogramVec
+	throttle *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -40,8 +41,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time jobs waited in the handler for a rate, window or concurrency limit.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}, []string{"provider", "limit"}),
+		throttle: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_provider_throttled_total",
+			Help: "Calls a provider refused as too many (429 and its own rate-limit codes), each of which set a cool-down for every replica. Herald's own limits are herald_limiter_wait_seconds.",
+		}, []string{"provider", "job_type"}),
 	}
-	reg.MustRegister(m.jobs, m.failures, m.latency, m.limiter)
+	reg.MustRegister(m.jobs, m.failures, m.latency, m.limiter, m.throttle)
 	return m
 }
 
@@ -61,6 +66,13 @@ func (m *Metrics) limiterWait(p tasks.Provider, limit string, d time.Duration) {
 		return
 	}
 	m.limiter.WithLabelValues(string(p), limit).Observe(d.Seconds())
+}
+
+func (m *Metrics) throttled(p tasks.Provider, typ string) {
+	if m == nil {
+		return
+	}
+	m.throttle.WithLabelValues(string(p), typ).Inc()
 }
 
 // queueCollector reports queue sizes by state at scrape time, straight from
