@@ -2,6 +2,7 @@
 //
 //	worker [-config herald.yaml]          run the worker
 //	worker -check -config herald.yaml     check the config and exit
+//	worker -probe http://127.0.0.1:8080/readyz   exit 0 if it answers 2xx
 //	worker demo [-keep]                   the zero-setup demo
 //
 // Configuration comes from the YAML file, then HERALD_* environment
@@ -18,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -42,8 +44,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	configPath := fs.String("config", os.Getenv("HERALD_CONFIG"), "YAML config file (env HERALD_CONFIG)")
 	check := fs.Bool("check", false, "check the config and exit")
 	keep := fs.Bool("keep", false, "demo: keep running after the sample jobs are delivered, for the UI")
+	probeURL := fs.String("probe", "", "GET this URL and exit 0 if it answers 2xx, 1 if not (container healthchecks)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *probeURL != "" {
+		if err := probe(ctx, *probeURL, 3*time.Second); err != nil {
+			fmt.Fprintln(stderr, "worker: probe:", err)
+			return 1
+		}
+		return 0
 	}
 	cfg, err := worker.ReadConfig(*configPath, environ)
 	if err == nil && demo && cfg.Redis.Configured() {
