@@ -1,12 +1,8 @@
 package providers_test
 
 import (
-	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -78,47 +74,11 @@ func TestTokenOnCluster(t *testing.T) {
 	})
 
 	t.Run("concurrent misses across replicas fetch once", func(t *testing.T) {
-		const callers = 20
 		cluster.Client(t) // flush
-		var evals evalCounter
-		replicas := make([]*providers.TokenCache, 2)
-		for i := range replicas {
-			rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cluster.Addrs})
-			t.Cleanup(func() { rc.Close() })
-			rc.AddHook(&evals)
-			replicas[i] = providers.NewTokenCache(rc)
+		newClient := func() redis.UniversalClient {
+			return redis.NewClusterClient(&redis.ClusterOptions{Addrs: cluster.Addrs})
 		}
-		release := make(chan struct{})
-		var fetches atomic.Int64
-		fetch := func(ctx context.Context) (providers.Token, error) {
-			n := fetches.Add(1)
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return providers.Token{}, ctx.Err()
-			}
-			return providers.Token{Value: fmt.Sprintf("tok-%d", n), ExpiresAt: time.Now().Add(time.Hour)}, nil
-		}
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		defer cancel()
-		var wg sync.WaitGroup
-		got := make([]string, callers)
-		errs := make([]error, callers)
-		for i := range callers {
-			wg.Go(func() { got[i], errs[i] = replicas[i%2].Token(ctx, keys[1], fetch) })
-		}
-		// Hold the fetch until every caller has seen the miss.
-		waitFor(t, "every caller to look up the token", func() bool { return evals.n.Load() >= callers })
-		close(release)
-		wg.Wait()
-		for i := range callers {
-			if errs[i] != nil || got[i] != "tok-1" {
-				t.Errorf("caller %d: %q, %v; want tok-1", i, got[i], errs[i])
-			}
-		}
-		if n := fetches.Load(); n != 1 {
-			t.Fatalf("fetched %d times, want 1", n)
-		}
+		fetchOnceAcrossReplicas(t, newClient, keys[1], nil)
 	})
 }
 

@@ -96,12 +96,26 @@ func (h *evalCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // fetch is held open until every goroutine has asked Redis for the token, so
 // all of them see the miss while the fetch is under way.
 func TestTokenConcurrentMissesFetchOnce(t *testing.T) {
-	const callers = 20
 	rdb := srv.Client(t)
+	newClient := func() redis.UniversalClient { return redis.NewClient(&redis.Options{Addr: srv.Addr}) }
+	fetchOnceAcrossReplicas(t, newClient, testKey, func(ctx context.Context) {
+		if rdb.Exists(ctx, "herald:token:{easemob:default}").Val() != 0 {
+			t.Fatal("token cached before the fetch returned")
+		}
+	})
+}
+
+// fetchOnceAcrossReplicas has 20 callers, spread over two replicas with
+// clients from newClient, miss key at once, and checks that one fetch
+// served them all. The fetch is held until every caller has looked up the
+// token; whileHeld runs then.
+func fetchOnceAcrossReplicas(t *testing.T, newClient func() redis.UniversalClient, key string, whileHeld func(context.Context)) {
+	t.Helper()
+	const callers = 20
 	var evals evalCounter
 	replicas := make([]*providers.TokenCache, 2)
 	for i := range replicas {
-		c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+		c := newClient()
 		t.Cleanup(func() { c.Close() })
 		c.AddHook(&evals)
 		replicas[i] = providers.NewTokenCache(c)
@@ -125,11 +139,11 @@ func TestTokenConcurrentMissesFetchOnce(t *testing.T) {
 	got := make([]string, callers)
 	errs := make([]error, callers)
 	for i := range callers {
-		wg.Go(func() { got[i], errs[i] = replicas[i%2].Token(ctx, testKey, fetch) })
+		wg.Go(func() { got[i], errs[i] = replicas[i%2].Token(ctx, key, fetch) })
 	}
 	waitFor(t, "every caller to look up the token", func() bool { return evals.n.Load() >= callers })
-	if rdb.Exists(ctx, "herald:token:{easemob:default}").Val() != 0 {
-		t.Fatal("token cached before the fetch returned")
+	if whileHeld != nil {
+		whileHeld(ctx)
 	}
 	close(release)
 	wg.Wait()
