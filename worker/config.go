@@ -315,8 +315,8 @@ func (c Config) Validate() error {
 		return bad("retry.jitter", "must be between 0 and 1")
 	}
 	if need, why := c.Retry.markerLife(); c.DeliveredTTL.D() < need {
-		return bad("delivered_ttl", fmt.Sprintf("%s is too short: a delivered-marker must outlive every retry of its task, or a retry after a crash sends again. %s; set at least %s",
-			c.DeliveredTTL.D(), why, need))
+		return bad("delivered_ttl", fmt.Sprintf("%s is too short, set at least %s: a delivered-marker must outlive every retry of its task, or a retry after a crash sends again; %s",
+			c.DeliveredTTL.D(), need, why))
 	}
 	if c.Limiter.MaxWait < 0 {
 		return bad("limiter.max_wait", "must not be negative")
@@ -407,10 +407,10 @@ func (r RetryConfig) markerLife() (time.Duration, string) {
 	why := fmt.Sprintf("with these retry settings %d retries (asynq's default MaxRetry) wait up to %s, and %d attempts of up to %s (asynq's default Timeout) add %s",
 		defaultMaxRetry, time.Duration(backoff).Round(time.Second), defaultMaxRetry+1, defaultTaskTimeout, attempts)
 	if span < minDeliveredTTL {
-		return minDeliveredTTL, why + fmt.Sprintf(" = %s; and jobs with a larger MaxRetry or long rate-limit waits last longer, so never less than %s",
+		return minDeliveredTTL, why + fmt.Sprintf(" = %s, and jobs with a larger MaxRetry or long rate-limit waits last longer, so never less than %s",
 			span.Round(time.Second), minDeliveredTTL)
 	}
-	return span.Round(time.Second), why
+	return span.Round(time.Second), why + " = " + span.Round(time.Second).String()
 }
 
 // checkNumbers walks v (a config section, key its YAML path) and refuses a

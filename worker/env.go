@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,9 +94,10 @@ func (e *envVars) unread(root reflect.Value) error {
 	sort.Strings(names)
 	name := names[0]
 	rule := "unknown variable: no config key reads it"
-	if base, ok := strings.CutSuffix(name, "_FILE"); ok && e.read[base] {
-		rule += " (only secrets have a _FILE form; give " + base + " itself)"
-	} else if near := closest(name, knownEnvNames(root, envPrefix)); near != "" {
+	known := knownEnvNames(root, envPrefix)
+	if base, ok := strings.CutSuffix(name, "_FILE"); ok && slices.Contains(known, base) {
+		rule += "; only secrets have a _FILE form, give " + base + " itself"
+	} else if near := closest(name, known); near != "" {
 		rule += "; did you mean " + near + "?"
 	}
 	if len(names) > 1 {
