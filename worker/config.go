@@ -402,6 +402,7 @@ func (r RetryConfig) markerLife() (time.Duration, string) {
 		backoff += min(delay, float64(r.Max)) * (1 + r.Jitter)
 		delay *= r.Multiplier
 	}
+	backoff = min(backoff, float64(1<<62)) // durations of centuries, kept in range
 	attempts := (defaultMaxRetry + 1) * defaultTaskTimeout
 	span := time.Duration(min(backoff+float64(attempts), float64(1<<62)))
 	why := fmt.Sprintf("with these retry settings %d retries (asynq's default MaxRetry) wait up to %s, and %d attempts of up to %s (asynq's default Timeout) add %s",
