@@ -11,8 +11,9 @@ import (
 // FuzzLoadConfig feeds config loading arbitrary YAML and an arbitrary
 // HERALD_ environment (one VAR=value a line). Whatever comes in, loading
 // must not panic; a config it accepts must hold no NaN, infinity or
-// negative duration and must validate again unchanged; and a refusal from
-// the environment or Validate is a *ConfigError naming a key.
+// negative duration, have Redis options start accepts and retry settings
+// giving no negative delay; and a refusal from Validate is a *ConfigError
+// naming a key.
 func FuzzLoadConfig(f *testing.F) {
 	for _, s := range []struct{ yaml, env string }{
 		{"", ""},
