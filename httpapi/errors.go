@@ -25,18 +25,17 @@ type apiError struct {
 
 // Error codes. The OpenAPI document lists them; a test keeps both in step.
 const (
-	codeInvalidJob      = "invalid_job"      // the payload breaks a provider rule or does not parse
-	codeInvalidRequest  = "invalid_request"  // the request around the payload is wrong
-	codeUnknownType     = "unknown_type"     // no such job type
-	codeUnauthorized    = "unauthorized"     // no or wrong bearer token
-	codeNotFound        = "not_found"        // no such task or route
-	codeNotCancellable  = "not_cancellable"  // the task is running or done
-	codeAmbiguousID     = "ambiguous_id"     // the id is in two provider queues
-	codeKeyReused       = "key_reused"       // the idempotency key holds another job
-	codeTooLarge        = "too_large"        // the body is over the limit
-	codeUnsupportedType = "unsupported_type" // the body is not JSON
-	codeMethod          = "method_not_allowed"
-	codeUnavailable     = "unavailable" // Redis failed
+	codeInvalidJob     = "invalid_job"     // the payload breaks a provider rule or does not parse
+	codeInvalidRequest = "invalid_request" // the request around the payload is wrong
+	codeUnknownType    = "unknown_type"    // no such job type
+	codeUnauthorized   = "unauthorized"    // no or wrong bearer token
+	codeNotFound       = "not_found"       // no such task or route
+	codeNotCancellable = "not_cancellable" // the task is running or done
+	codeAmbiguousID    = "ambiguous_id"    // the id is in two provider queues
+	codeKeyReused      = "key_reused"      // the idempotency key holds another job
+	codeTooLarge       = "too_large"       // the body is over the limit
+	codeMethod         = "method_not_allowed"
+	codeUnavailable    = "unavailable" // Redis failed
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

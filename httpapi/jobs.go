@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -112,16 +111,10 @@ func (h *Handler) createJob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, out)
 }
 
-// readBody reads a JSON body of at most maxBody bytes, answering 415 or
-// 413 itself when it cannot.
+// readBody reads a body of at most maxBody bytes, answering 413 itself when
+// it is larger. The Content-Type is not checked: the body is read as JSON
+// whatever it says, so `curl -d` (which sends a form type) works as is.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			writeError(w, http.StatusUnsupportedMediaType, &apiError{Code: codeUnsupportedType, Message: "send the job as Content-Type: application/json"})
-			return nil, false
-		}
-	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	var tooBig *http.MaxBytesError
 	switch {
