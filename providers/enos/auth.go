@@ -103,7 +103,7 @@ func (c *Client) margin() time.Duration {
 
 // tokenCall makes one token-service call.
 func (c *Client) tokenCall(ctx context.Context, op, path, old string) (providers.Token, error) {
-	ts := c.stamp()
+	ts := c.stamp(ctx)
 	body, err := json.Marshal(tokenRequest{
 		AppKey:      c.cfg.AppKey,
 		Encryption:  sha256Hex(c.cfg.AppKey, strconv.FormatInt(ts, 10), c.cfg.AppSecret),

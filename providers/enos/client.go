@@ -31,6 +31,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/herald-dispatch/herald/providers"
 	"github.com/herald-dispatch/herald/tasks"
 )
@@ -71,6 +73,10 @@ type Config struct {
 	// be DefaultTokenMargin, as the SDK's. Nil means a cache in this
 	// process with that margin.
 	Tokens *providers.TokenCache
+	// Redis, when set, makes apim timestamps unique across every replica
+	// sharing it (see Client.stamp). Nil keeps them unique in this
+	// process only.
+	Redis redis.UniversalClient
 	// Now is the clock for apim timestamps; nil means time.Now.
 	Now func() time.Time
 }
@@ -216,7 +222,7 @@ func (c *Client) Produce(ctx context.Context, job *tasks.EnOSNoticeProduce) (*No
 // call signs and makes one gateway call, decodes the envelope into env and
 // returns the reply, or the *providers.Error the reply stands for.
 func (c *Client) call(ctx context.Context, op, path string, query url.Values, token string, body []byte, env *envelope) (*providers.Reply, error) {
-	stamp := strconv.FormatInt(c.stamp(), 10)
+	stamp := strconv.FormatInt(c.stamp(ctx), 10)
 	h := http.Header{
 		"Content-Type": {"application/json;charset=UTF-8"},
 		"Accept":       {"application/json"},
@@ -242,15 +248,38 @@ func (c *Client) call(ctx context.Context, op, path string, query url.Values, to
 }
 
 // stamp returns a millisecond timestamp for apim-timestamp, later than any
-// this client handed out before: EnOS refuses a reused timestamp (1001),
-// and concurrent calls would otherwise share one millisecond.
-func (c *Client) stamp() int64 {
+// handed out before for this app: EnOS refuses a reused timestamp (1001),
+// and concurrent calls, in this process or on other replicas sharing the
+// token, would otherwise share a millisecond. With Config.Redis the last
+// timestamp is kept in Redis, one round trip; without it, or if Redis
+// fails, in this process.
+func (c *Client) stamp(ctx context.Context) int64 {
 	now := c.now().UnixMilli()
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if now <= c.lastStamp {
 		now = c.lastStamp + 1
 	}
 	c.lastStamp = now
-	return now
+	c.mu.Unlock()
+	if c.cfg.Redis == nil {
+		return now
+	}
+	v, err := stampScript.Run(ctx, c.cfg.Redis, []string{"herald:enos:{" + c.tokenKey + "}:stamp"}, now).Int64()
+	if err != nil {
+		return now
+	}
+	c.mu.Lock()
+	c.lastStamp = max(c.lastStamp, v)
+	c.mu.Unlock()
+	return v
 }
+
+// stampScript returns max(ARGV[1], last+1) and stores it as last. The key
+// lives a minute: long enough to outlast any clock step between replicas.
+var stampScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now <= last then now = last + 1 end
+redis.call('SET', KEYS[1], now, 'PX', 60000)
+return now
+`)
