@@ -60,6 +60,8 @@ type Config struct {
 
 	// Easemob maps account names to Easemob apps.
 	Easemob map[string]EasemobAccount `yaml:"easemob"`
+	// EnOS maps account names to EnOS applications.
+	EnOS map[string]EnOSAccount `yaml:"enos"`
 }
 
 // RedisConfig says how to reach Redis: standalone, Sentinel or Cluster.
@@ -339,7 +341,7 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return bad("log.level", err.Error())
 	}
-	if len(c.Easemob) == 0 && c.Redis.Configured() {
+	if len(c.Easemob)+len(c.EnOS) == 0 && c.Redis.Configured() {
 		// Without Redis the worker runs the demo, which brings its own.
 		return bad("easemob", "no provider accounts configured: a worker needs at least one")
 	}
@@ -366,7 +368,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return c.validateEnOS()
 }
 
 // Bounds past which a value is a typo rather than a choice.
