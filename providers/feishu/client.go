@@ -16,13 +16,11 @@
 package feishu
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -54,10 +52,6 @@ const (
 	// for a new refresh token.
 	DefaultReauthRetry = time.Minute
 )
-
-// maxReplyBytes bounds what the client reads back: Feishu's replies are
-// small, and a runaway body must not exhaust a worker's memory.
-const maxReplyBytes = 1 << 20
 
 // Config is one Feishu app, helpdesk and authorizing user.
 type Config struct {
@@ -199,7 +193,7 @@ func (c *Client) ExecuteSend(ctx context.Context, job *tasks.FeishuExecuteSend) 
 // envelope is every Feishu reply: {code, msg, data}. The token endpoints
 // put their fields beside code instead of in data.
 type envelope struct {
-	Code int64           `json:"code"`
+	Code json.Number     `json:"code"`
 	Msg  string          `json:"msg"`
 	Data json.RawMessage `json:"data"`
 }
@@ -209,50 +203,32 @@ type envelope struct {
 // out (the whole reply, not just data). Anything else becomes a
 // *providers.Error carrying the request id.
 func (c *Client) post(ctx context.Context, op, path, bearer, helpdesk string, body []byte, out any) (requestID string, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return "", &providers.Error{Provider: Provider, Op: op, Class: providers.Permanent, Code: "request", Message: "build request", Err: err}
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		h.Set("Authorization", "Bearer "+bearer)
 	}
 	if helpdesk != "" {
-		req.Header.Set("X-Lark-Helpdesk-Authorization", helpdesk)
+		h.Set("X-Lark-Helpdesk-Authorization", helpdesk)
 	}
-	resp, err := c.http.Do(req)
+	rep, err := providers.Do(ctx, c.http, providers.Request{
+		Provider: Provider, Op: op, URL: c.base + path, Header: h, Body: body,
+		RequestIDHeaders: requestIDHeaders,
+	})
 	if err != nil {
-		return "", providers.TransportError(Provider, op, err)
-	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		resp.Body.Close()
-	}()
-	requestID = requestIDOf(resp.Header)
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
-	if err != nil {
-		e := providers.TransportError(Provider, op, err)
-		e.RequestID = requestID
-		return requestID, e
+		return "", err
 	}
 	var env envelope
-	jsonErr := json.Unmarshal(raw, &env)
-	if resp.StatusCode != http.StatusOK || jsonErr != nil || env.Code != 0 || len(raw) > maxReplyBytes {
-		return requestID, errorFrom(op, resp, raw, jsonErr == nil && len(raw) <= maxReplyBytes, env, time.Now())
+	if derr := rep.DecodeJSON(&env); derr != nil || rep.Status != http.StatusOK || env.Code != "0" {
+		return rep.RequestID, errorFrom(rep, derr == nil, env)
 	}
 	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return requestID, &providers.Error{Provider: Provider, Op: op, Class: providers.Transient, Status: resp.StatusCode, Code: "bad_reply", Message: "decode reply", RequestID: requestID, Err: err}
+		if err := rep.DecodeJSON(out); err != nil {
+			return rep.RequestID, err
 		}
 	}
-	return requestID, nil
+	return rep.RequestID, nil
 }
 
-// requestIDOf is the id Feishu support asks for: X-Tt-Logid, else
+// requestIDHeaders carry the id Feishu support asks for: X-Tt-Logid, else
 // X-Request-Id.
-func requestIDOf(h http.Header) string {
-	if v := h.Get("X-Tt-Logid"); v != "" {
-		return v
-	}
-	return h.Get("X-Request-Id")
-}
+var requestIDHeaders = []string{"X-Tt-Logid", "X-Request-Id"}

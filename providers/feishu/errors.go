@@ -69,34 +69,25 @@ var classes = map[int64]providers.Class{
 //	unknown code or no envelope  by HTTP status: 401 Unauthorized, 429
 //	                             RateLimited, other 4xx (and a 200 with an
 //	                             unknown code) Permanent, 5xx Transient
-func errorFrom(op string, resp *http.Response, raw []byte, parsed bool, env envelope, now time.Time) *providers.Error {
-	e := &providers.Error{
-		Provider:  Provider,
-		Op:        op,
-		Status:    resp.StatusCode,
-		RequestID: requestIDOf(resp.Header),
-	}
-	if parsed && env.Code != 0 {
-		e.Code = strconv.FormatInt(env.Code, 10)
-		e.Message = env.Msg
-	}
-	if e.Message == "" {
-		e.Message = http.StatusText(resp.StatusCode)
-	}
+func errorFrom(rep *providers.Reply, parsed bool, env envelope) *providers.Error {
+	code, _ := env.Code.Int64()
+	var e *providers.Error
 	switch {
-	case len(raw) > maxReplyBytes:
-		e.Class, e.Code, e.Message = providers.Transient, "reply_too_large", "reply exceeds 1 MiB"
-	case parsed && env.Code != 0:
-		e.Class = classify(resp.StatusCode, env.Code)
-	case resp.StatusCode == http.StatusOK:
+	case rep.Truncated:
+		e = rep.Error(providers.Transient, "reply_too_large", "reply is too large")
+	case parsed && code != 0:
+		e = rep.Error(classify(rep.Status, code), env.Code.String(), env.Msg)
+	case rep.Status == http.StatusOK:
 		// A 200 whose body is not the envelope: the call's fate is
 		// unknown, so it is retried (the delivered-marker guards).
-		e.Class, e.Code, e.Message = providers.Transient, "bad_reply", "reply is not a Feishu envelope"
+		e = rep.Error(providers.Transient, "bad_reply", "reply is not a Feishu envelope")
 	default:
-		e.Class = providers.ClassOfStatus(resp.StatusCode)
+		e = rep.Error(providers.ClassOfStatus(rep.Status), "", "")
 	}
-	if e.Class == providers.RateLimited || resp.StatusCode == http.StatusTooManyRequests {
-		e.RetryAfter = rateLimitReset(resp.Header, now)
+	if e.Class == providers.RateLimited || rep.Status == http.StatusTooManyRequests {
+		if d, ok := rateLimitReset(rep.Header); ok {
+			e.RetryAfter = d
+		}
 	}
 	return e
 }
@@ -113,21 +104,13 @@ func classify(status int, code int64) providers.Class {
 	return providers.ClassOfStatus(status)
 }
 
-// rateLimitReset reads x-ogw-ratelimit-reset (seconds until the window
-// frees), else Retry-After; 0 if neither is there.
-func rateLimitReset(h http.Header, now time.Time) time.Duration {
+// rateLimitReset reads x-ogw-ratelimit-reset: seconds until the window
+// frees. Without it the reply's Retry-After (if any) stands.
+func rateLimitReset(h http.Header) (time.Duration, bool) {
 	if v := strings.TrimSpace(h.Get("x-ogw-ratelimit-reset")); v != "" {
 		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
-			return time.Duration(secs * float64(time.Second))
+			return time.Duration(secs * float64(time.Second)), true
 		}
 	}
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-			return time.Duration(secs) * time.Second
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			return max(t.Sub(now), 0)
-		}
-	}
-	return 0
+	return 0, false
 }
