@@ -57,6 +57,8 @@ type Config struct {
 
 	// Easemob maps account names to Easemob apps.
 	Easemob map[string]EasemobAccount `yaml:"easemob"`
+	// Feishu maps account names to Feishu helpdesks (config_feishu.go).
+	Feishu map[string]FeishuAccount `yaml:"feishu"`
 }
 
 // RedisConfig says how to reach Redis: standalone, Sentinel or Cluster.
@@ -303,7 +305,7 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return bad("log.level", err.Error())
 	}
-	if len(c.Easemob) == 0 && c.Redis.Configured() {
+	if len(c.Easemob) == 0 && len(c.Feishu) == 0 && c.Redis.Configured() {
 		// Without Redis the worker runs the demo, which brings its own.
 		return bad("easemob", "no provider accounts configured: a worker needs at least one")
 	}
@@ -333,7 +335,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return validateFeishu(c.Feishu)
 }
 
 // checkLimits checks an account's limits: each well-formed, and each job it
