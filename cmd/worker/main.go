@@ -4,6 +4,7 @@
 //	worker -check -config herald.yaml     check the config and exit
 //	worker -probe http://127.0.0.1:8080/readyz   exit 0 if it answers 2xx
 //	worker demo [-keep]                   the zero-setup demo
+//	worker feishu-auth <account> < token  store a new Feishu refresh token
 //
 // Configuration comes from the YAML file, then HERALD_* environment
 // variables (see README). With no Redis configured the worker runs in demo
@@ -35,6 +36,9 @@ func main() {
 // run is main with its dependencies passed in, for tests. Exit status 2
 // means bad flags or config; 1 means the worker failed while running.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	if len(args) > 0 && args[0] == "feishu-auth" {
+		return feishuAuth(ctx, args[1:], os.Stdin, stdout, stderr, environ)
+	}
 	demo := len(args) > 0 && args[0] == "demo"
 	if demo {
 		args = args[1:]
