@@ -214,7 +214,9 @@ func (s *Server) reply(w http.ResponseWriter, status int, body any) {
 	n := s.requestNo
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Tt-Logid", s.Now().UTC().Format("20060102150405")+simkit.RandomHex(6)+"-"+itoa(n))
+	if w.Header().Get("X-Tt-Logid") == "" { // an injected fault may bring its own
+		w.Header().Set("X-Tt-Logid", s.Now().UTC().Format("20060102150405")+simkit.RandomHex(6)+"-"+itoa(n))
+	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
 }
