@@ -67,7 +67,7 @@ func TestErrorClasses(t *testing.T) {
 				h[k] = v
 			}
 			logID := "log-" + tc.name
-			if i%2 == 0 {
+			if i%2 == 0 || tc.body == "" { // the simulator adds its own X-Tt-Logid to a bare fault
 				h.Set("X-Tt-Logid", logID)
 				h.Set("X-Request-Id", "not-this-one")
 			} else {
