@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/providers/feishu/feishusim"
 )
 
 // Demo is the zero-setup environment a worker runs in when no Redis is
@@ -17,9 +18,11 @@ import (
 type Demo struct {
 	Redis   *miniredis.Miniredis
 	Easemob *easemobsim.Server
+	Feishu  *feishusim.Server
 
 	easemobOpts easemobsim.Options
 	easemobURL  string
+	feishuURL   string
 	stop        chan struct{}
 	wg          sync.WaitGroup
 }
@@ -61,6 +64,10 @@ func StartDemo() (*Demo, error) {
 		return nil, fmt.Errorf("demo: easemob simulator: %w", err)
 	}
 	d.easemobURL = url
+	if err := d.startFeishu(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -76,13 +83,14 @@ func (d *Demo) Configure(cfg *Config) {
 		BaseURL: d.easemobURL, OrgName: o.OrgName, AppName: o.AppName,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 	}
+	d.configureFeishu(cfg)
 }
 
 // Warn logs, loudly, what demo mode means.
 func (d *Demo) Warn(log zerolog.Logger) {
 	log.Warn().
 		Str("redis", d.Redis.Addr()).
-		Str("easemob_simulator", d.easemobURL).
+		Str("easemob_simulator", d.easemobURL).Str("feishu_simulator", d.feishuURL).
 		Msg("DEMO MODE: no Redis configured, so Herald runs on an embedded Redis and provider simulators. " +
 			"NOTHING PERSISTS and NOTHING REACHES A REAL PROVIDER. Configure redis.url (HERALD_REDIS_URL) for real use.")
 }
@@ -93,6 +101,9 @@ func (d *Demo) Close() {
 	d.wg.Wait()
 	if d.Easemob != nil {
 		d.Easemob.Close()
+	}
+	if d.Feishu != nil {
+		d.Feishu.Close()
 	}
 	d.Redis.Close()
 }

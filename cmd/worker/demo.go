@@ -37,7 +37,7 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	defer func() { stopWorker(); <-done }()
 
 	producer := tasks.NewProducer(rdb)
-	fmt.Fprintln(out, "Herald demo: an embedded Redis and an Easemob simulator; nothing persists, nothing leaves this machine.")
+	fmt.Fprintln(out, "Herald demo: an embedded Redis and Easemob and Feishu simulators; nothing persists, nothing leaves this machine.")
 	fmt.Fprintln(out)
 
 	var ids []string
@@ -80,6 +80,7 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	order := &tasks.EasemobPushSingle{Targets: []string{"dave", "erin"}, PushMessage: msg("Order shipped")}
 	enqueue("push.single, idempotency key order-42", order, tasks.IdempotencyKey("order-42"))
 	enqueue("push.single, same key again", order, tasks.IdempotencyKey("order-42"))
+	enqueueFeishu(enqueue)
 	if err != nil {
 		log.Error().Err(err).Msg("demo enqueue")
 		return 1
@@ -122,6 +123,7 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Endpoint, recipients, r.StartDate, r.PushMessage)
 	}
 	tw.Flush()
+	showFeishu(out, d)
 	fmt.Fprintf(out, "\n%d of %d tasks delivered.\n", len(statuses)-failed, len(statuses))
 
 	if keep {
