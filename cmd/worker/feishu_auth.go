@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/herald-dispatch/herald/providers/feishu"
@@ -23,7 +22,7 @@ import (
 func feishuAuth(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
 	fs := flag.NewFlagSet("worker feishu-auth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", os.Getenv("HERALD_CONFIG"), "YAML config file (env HERALD_CONFIG)")
+	configPath := fs.String("config", lookupEnv(environ, "HERALD_CONFIG"), "YAML config file (env HERALD_CONFIG)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: worker feishu-auth [-config herald.yaml] <account>  (the refresh token on stdin)")
 		fs.PrintDefaults()
