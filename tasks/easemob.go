@@ -51,7 +51,7 @@ type PushMessage struct {
 	Content string `json:"content,omitempty"`
 	// Ext holds at most 10 custom pairs whose JSON is at most 1024
 	// characters.
-	Ext     map[string]any  `json:"ext,omitempty"`
+	Ext     Ext             `json:"ext,omitempty"`
 	Config  *PushConfig     `json:"config,omitempty"`
 	Easemob json.RawMessage `json:"easemob,omitempty"`
 	APNs    json.RawMessage `json:"apns,omitempty"`

@@ -10,82 +10,174 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
-// Types lists every job type, grouped by provider in the order of
-// Providers(). Tools use it to tell users what they can enqueue.
-func Types() []string {
-	return []string{
-		TypeFeishuExecuteSend,
-		TypeEasemobPushSync,
-		TypeEasemobPushAsync,
-		TypeEasemobPushSingle,
-		TypeEasemobPushLabel,
-		TypeEasemobPushTask,
-		TypeDingTalkSend,
-		TypeDingTalkProgress,
-		TypeDingTalkResult,
-		TypeDingTalkStatusBar,
-		TypeDingTalkRecall,
-		TypeEnOSNoticeProduce,
-	}
-}
-
-// ParseStrict decodes a payload written by a person (a file, a command
-// line, an HTTP request) into the job its type names. Unlike Parse, which
-// reads what a producer wrote, it rejects anything encoding/json would
-// quietly skip: fields the job does not have (a typo such as "pushmesage",
-// or "Title" for "title"), and data after the JSON object.
-//
-// An unknown type is ErrUnknownType; any other problem is a
-// *ValidationError whose Field is the JSON path of the offending field
-// ("pushMessage.titel"), or "payload" when the document as a whole is
-// wrong. ParseStrict does not check the provider's rules: Validate (or
-// Producer.Enqueue) does.
-func ParseStrict(taskType string, payload []byte) (Job, error) {
-	job, err := newJob(taskType)
-	if err != nil {
-		return nil, err
-	}
+// decodeStrict decodes payload into job (a pointer to a zero job of
+// taskType) with every check Parse documents. It reads the document twice:
+// once token by token, to find duplicate keys, invalid UTF-8 and trailing
+// data with the path where they occur, and to build a generic tree (numbers
+// as json.Number) that is compared with the job's type for unknown fields;
+// then with encoding/json into the job itself.
+func decodeStrict(taskType string, payload []byte, job Job) error {
 	invalid := func(field, rule string) error {
 		return &ValidationError{Job: taskType, Field: field, Rule: rule}
 	}
-
-	// One JSON object and nothing after it.
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
-		return nil, invalid(wholePayload, syntaxRule(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalid(wholePayload, "unexpected data after the JSON object")
+	doc, field, rule := scanDocument(payload)
+	if rule != "" {
+		return invalid(field, rule)
 	}
 	if _, ok := doc.(map[string]any); !ok {
-		return nil, invalid(wholePayload, "must be a JSON object")
+		return invalid(wholePayload, "must be a JSON object")
 	}
 
 	// Unknown fields, reported with their path. encoding/json's own
 	// DisallowUnknownFields names only the key, and accepts keys that
 	// differ in case.
 	if path, rule := unknownField(reflect.TypeOf(job), doc, ""); path != "" {
-		return nil, invalid(path, rule)
+		return invalid(path, rule)
 	}
 
-	dec = json.NewDecoder(bytes.NewReader(payload))
+	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(job); err != nil {
 		var verr *ValidationError
 		var terr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &verr):
-			return nil, verr
+			if verr.Job == "" {
+				verr.Job = taskType
+			}
+			return verr
 		case errors.As(err, &terr) && terr.Field != "":
-			return nil, invalid(terr.Field, "must be "+jsonKind(terr.Type)+", not "+terr.Value)
+			return invalid(terr.Field, "must be "+jsonKind(terr.Type)+", not "+terr.Value)
 		}
-		return nil, invalid(wholePayload, strings.TrimPrefix(err.Error(), "json: "))
+		return invalid(wholePayload, strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return job, nil
+	return nil
+}
+
+// textRule returns the rule a token breaks, or "": span, the raw bytes
+// that held the token, must be valid UTF-8, and s, a string token as
+// decoded, must not hold a U+FFFD that encoding/json put in for a lone
+// UTF-16 surrogate escape ("\ud800"), which is as corrupt as a bad byte.
+func textRule(span []byte, s string) string {
+	if !utf8.Valid(span) {
+		return "not valid UTF-8"
+	}
+	if strings.ContainsRune(s, utf8.RuneError) && !bytes.ContainsRune(span, utf8.RuneError) &&
+		!bytes.Contains(bytes.ToLower(span), []byte(`\ufffd`)) {
+		return "not valid UTF-8: a lone UTF-16 surrogate escape"
+	}
+	return ""
+}
+
+// A scanFrame is an object or array being read by scanDocument.
+type scanFrame struct {
+	path    string
+	obj     map[string]any // nil for an array
+	arr     []any
+	key     string // the key whose value comes next (objects)
+	wantKey bool   // the next string is a key (objects)
+}
+
+// scanDocument reads payload as exactly one JSON value and returns it as
+// encoding/json would decode it into an any with UseNumber. When the
+// document is not acceptable it returns the path of the problem and the
+// rule it breaks instead: a syntax error, a key repeated in one object
+// (encoding/json keeps the last one, other parsers the first, so the job
+// would mean different things to different readers), a string that is not
+// valid UTF-8 (encoding/json replaces the bad bytes with U+FFFD), or data
+// after the value.
+func scanDocument(payload []byte) (doc any, path, rule string) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var (
+		stack []*scanFrame
+		done  bool  // the top-level value is complete
+		prev  int64 // where the last token ended
+	)
+	here := func() string {
+		if len(stack) == 0 {
+			return wholePayload
+		}
+		top := stack[len(stack)-1]
+		if top.obj == nil {
+			return index(top.path, len(top.arr))
+		}
+		return joinPath(top.path, top.key)
+	}
+	// put stores a complete value in its parent, or as the document.
+	put := func(v any) {
+		if len(stack) == 0 {
+			doc, done = v, true
+			return
+		}
+		top := stack[len(stack)-1]
+		if top.obj == nil {
+			top.arr = append(top.arr, v)
+			return
+		}
+		top.obj[top.key] = v
+		top.wantKey = true
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF && done {
+			return doc, "", ""
+		}
+		if done {
+			return nil, wholePayload, "unexpected data after the JSON object"
+		}
+		if err == io.EOF && (len(stack) > 0 || strings.TrimSpace(string(payload)) != "") {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return nil, wholePayload, syntaxRule(err)
+		}
+		// The bytes since the last token hold this token and the
+		// delimiters before it, which are ASCII: invalid UTF-8 there is
+		// in this token.
+		end := dec.InputOffset()
+		span := payload[prev:end]
+		prev = end
+
+		if s, ok := tok.(string); ok && len(stack) > 0 && stack[len(stack)-1].wantKey {
+			top := stack[len(stack)-1]
+			top.key, top.wantKey = s, false
+			if r := textRule(span, s); r != "" {
+				return nil, here(), "key is " + r
+			}
+			if _, dup := top.obj[s]; dup {
+				return nil, here(), "duplicate key: an object may name a field only once"
+			}
+			continue
+		}
+		str, _ := tok.(string)
+		if r := textRule(span, str); r != "" {
+			return nil, here(), r
+		}
+		at := "" // the path of a new container: "" for the document
+		if len(stack) > 0 {
+			at = here()
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &scanFrame{path: at, obj: map[string]any{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &scanFrame{path: at, arr: []any{}})
+		case json.Delim('}'):
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			put(top.obj)
+		case json.Delim(']'):
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			put(top.arr)
+		default:
+			put(tok)
+		}
+	}
 }
 
 // wholePayload is the Field of a ValidationError about the payload as a
