@@ -3,7 +3,6 @@ package tasks
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -90,8 +89,9 @@ type Badge struct {
 // A vendor's refusal ("no push binding") still comes back as HTTP 200 with
 // pushStatus FAIL. The request body must stay within 5 KB.
 type EasemobPushSync struct {
-	// Target is the user id. It goes in the URL path, so it may not
-	// contain '/'.
+	// Target is the user id. It goes in the URL path, so it may not be
+	// "." or "..", nor hold control characters, spaces or URL delimiters
+	// (/ \ ? # % & = + ;).
 	Target string `json:"target"`
 	// Strategy picks the channels, 0 to 4; nil means Easemob's default, 2
 	// (vendor channels only).
@@ -103,8 +103,9 @@ type EasemobPushSync struct {
 // (POST /{org}/{app}/push/async/{target}). The request body must stay
 // within 5 KB.
 type EasemobPushAsync struct {
-	// Target is the user id. It goes in the URL path, so it may not
-	// contain '/'.
+	// Target is the user id. It goes in the URL path, so it may not be
+	// "." or "..", nor hold control characters, spaces or URL delimiters
+	// (/ \ ? # % & = + ;).
 	Target string `json:"target"`
 	// Strategy picks the channels, 0 to 4; nil means 2.
 	Strategy    *int        `json:"strategy,omitempty"`
@@ -177,11 +178,11 @@ func (j *EasemobPushAsync) Validate(Env) error {
 }
 
 func validateEasemobUser(job, target string, strategy *int, msg *PushMessage, body any) error {
-	switch {
-	case target == "":
+	if target == "" {
 		return invalid(job, "target", "empty user id")
-	case strings.Contains(target, "/"):
-		return invalid(job, "target", "user id must not contain '/': it is a path segment")
+	}
+	if rule := urlIDRule(target); rule != "" {
+		return invalid(job, "target", rule)
 	}
 	if err := validateStrategy(job, strategy); err != nil {
 		return err

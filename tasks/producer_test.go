@@ -470,6 +470,42 @@ func TestEnqueueSplitsLongTargetLists(t *testing.T) {
 	}
 }
 
+// A DingTalk send to 250 users becomes three tasks in the dingtalk queue,
+// reported in one receipt; the departments go with the first.
+func TestEnqueueSplitsDingTalkUsers(t *testing.T) {
+	f := newProducerFixture(t)
+	list := users(250)
+	job := &tasks.DingTalkSend{UseridList: strings.Join(list, ","), DeptIDList: "42",
+		Msg: tasks.DingTalkMsg{MsgType: "text", Text: json.RawMessage(`{"content":"hi"}`)}}
+	r, err := f.p.Enqueue(t.Context(), job, tasks.IdempotencyKey("dt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"dt", "dt/2", "dt/3"}; !slices.Equal(r.IDs(), want) {
+		t.Fatalf("ids = %v, want %v", r.IDs(), want)
+	}
+	wantUsers := [][]string{list[:100], list[100:200], list[200:]}
+	wantDepts := []string{"42", "", ""}
+	for i, ref := range r.Tasks {
+		if ref.Queue != "dingtalk" || ref.Type != tasks.TypeDingTalkSend {
+			t.Errorf("task %d = %+v", i, ref)
+		}
+		info := f.task(t, "dingtalk", ref.ID)
+		got, err := tasks.Parse(info.Type, info.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		part := got.(*tasks.DingTalkSend)
+		if part.UseridList != strings.Join(wantUsers[i], ",") || part.DeptIDList != wantDepts[i] {
+			t.Errorf("part %d: %d users, departments %q; want %d, %q",
+				i, len(strings.Split(part.UseridList, ",")), part.DeptIDList, len(wantUsers[i]), wantDepts[i])
+		}
+		if err := part.Validate(tasks.Env{}); err != nil {
+			t.Errorf("part %d does not validate as one call: %v", i, err)
+		}
+	}
+}
+
 // A retry after a partial failure enqueues only the parts that are
 // missing.
 func TestEnqueueSplitRetryFillsGaps(t *testing.T) {
