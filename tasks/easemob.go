@@ -3,6 +3,7 @@ package tasks
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -397,6 +398,17 @@ func (m *PushMessage) validate(job string) error {
 		if n > easemobMaxExtChars {
 			return invalid(job, "pushMessage.ext",
 				fmt.Sprintf("is %d characters of JSON, more than %d", n, easemobMaxExtChars))
+		}
+	}
+	if b := m.Config; b != nil && b.Badge != nil {
+		for _, n := range []struct {
+			field string
+			v     *int
+		}{{"addNum", b.Badge.AddNum}, {"setNum", b.Badge.SetNum}} {
+			if n.v != nil && (*n.v < math.MinInt32 || *n.v > math.MaxInt32) {
+				return invalid(job, "pushMessage.config.badge."+n.field,
+					fmt.Sprintf("must fit in 32 bits (%d to %d), is %d", math.MinInt32, math.MaxInt32, *n.v))
+			}
 		}
 	}
 	vendors := []struct {

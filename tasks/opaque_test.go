@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/herald-dispatch/herald/tasks"
@@ -153,5 +154,6 @@ func FuzzOpaqueJSON(f *testing.F) {
 
 func isNumber(s string) bool {
 	var n json.Number
-	return json.Unmarshal([]byte(s), &n) == nil && s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9')
+	return s != "" && strings.TrimSpace(s) == s && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') &&
+		json.Unmarshal([]byte(s), &n) == nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	neturl "net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -284,8 +285,9 @@ func (p *Producer) zoneOf(account string) *time.Location {
 // error and, once completed, the result the worker recorded. It returns an
 // error wrapping ErrNotFound when there is no such task.
 //
-// Task ids do not say which provider queue holds them, so Status asks each
-// provider queue in turn (two Redis round trips per queue). asynq's
+// Task ids do not say which queue holds them, so Status asks each provider
+// queue in turn (two Redis round trips per queue), then any other queue in
+// Redis: a task there is reported with a Note that no worker serves it. asynq's
 // Inspector takes no context: ctx is checked between queues, and each
 // round trip is bounded by the Redis client's own timeouts.
 func (p *Producer) Status(ctx context.Context, id string) (*Status, error) {
@@ -338,7 +340,10 @@ func cancellable(info *asynq.TaskInfo) error {
 	return nil
 }
 
-// locate finds the task with the given id in the provider queues.
+// locate finds the task with the given id: in the provider queues first,
+// then in every other queue asynq knows, so that a task a raw client put in
+// a queue no worker serves (asynq's "default") is found, not reported
+// missing.
 func (p *Producer) locate(ctx context.Context, id string) (*asynq.TaskInfo, error) {
 	if p.err != nil {
 		return nil, p.err
@@ -346,13 +351,27 @@ func (p *Producer) locate(ctx context.Context, id string) (*asynq.TaskInfo, erro
 	if id == "" {
 		return nil, fmt.Errorf("%w: empty id", ErrNotFound)
 	}
-	var found *asynq.TaskInfo
+	queues := make([]string, 0, len(Providers()))
 	for _, prov := range Providers() {
+		queues = append(queues, prov.Queue())
+	}
+	all, err := p.inspector.Queues()
+	if err != nil {
+		return nil, fmt.Errorf("tasks: list queues: %w", err)
+	}
+	slices.Sort(all)
+	for _, q := range all {
+		if !servedQueue(q) {
+			queues = append(queues, q)
+		}
+	}
+	var found *asynq.TaskInfo
+	for _, q := range queues {
 		// asynq's Inspector takes no context; honour ours between calls.
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		info, err := p.inspector.GetTaskInfo(prov.Queue(), id)
+		info, err := p.inspector.GetTaskInfo(q, id)
 		switch {
 		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
 			continue
