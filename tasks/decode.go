@@ -309,7 +309,12 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
+// joinPath appends an object key to a JSON path. The empty key, which JSON
+// allows, is written "" so that the path still names something.
 func joinPath(path, key string) string {
+	if key == "" {
+		key = `""`
+	}
 	if path == "" {
 		return key
 	}
