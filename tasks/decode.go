@@ -190,11 +190,11 @@ func syntaxRule(err error) string {
 	case errors.Is(err, io.EOF):
 		return "empty"
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "not valid JSON: unexpected end"
+		return "does not decode: not valid JSON: unexpected end"
 	case errors.As(err, &serr):
-		return fmt.Sprintf("not valid JSON at byte %d: %s", serr.Offset, serr.Error())
+		return fmt.Sprintf("does not decode: not valid JSON at byte %d: %s", serr.Offset, serr.Error())
 	}
-	return "not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")
+	return "does not decode: not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")
 }
 
 var (

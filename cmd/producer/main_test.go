@@ -164,7 +164,7 @@ func TestEnqueueBadInput(t *testing.T) {
 			`{"targets":["u0"],"pushmesage":{"title":"t","content":"c"}}`,
 			[]string{"enqueue", single},
 			"producer: easemob push.single: pushmesage: unknown field"},
-		{"not JSON", `{"targets":`, []string{"enqueue", single}, "payload: not valid JSON"},
+		{"not JSON", `{"targets":`, []string{"enqueue", single}, "payload: does not decode: not valid JSON"},
 		{"empty stdin", ``, []string{"enqueue", single}, "payload: empty"},
 		{"unknown type", payload, []string{"enqueue", "easemob:push.everyone"}, `unknown job type "easemob:push.everyone"`},
 		{"no type", payload, []string{"enqueue"}, "one job type"},
