@@ -46,6 +46,7 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 		})
 	}
 	buildFeishu(cfg, rdb, tokens, accounts)
+	addEnOSAccounts(accounts, cfg, rdb)
 	return accounts, nil
 }
 

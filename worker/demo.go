@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/providers/enos/enossim"
 	"github.com/herald-dispatch/herald/providers/feishu/feishusim"
 )
 
@@ -19,10 +20,12 @@ type Demo struct {
 	Redis   *miniredis.Miniredis
 	Easemob *easemobsim.Server
 	Feishu  *feishusim.Server
+	EnOS    *enossim.Server
 
 	easemobOpts easemobsim.Options
 	easemobURL  string
 	feishuURL   string
+	enosURL     string
 	stop        chan struct{}
 	wg          sync.WaitGroup
 }
@@ -68,6 +71,10 @@ func StartDemo() (*Demo, error) {
 		d.Close()
 		return nil, err
 	}
+	if err := d.startEnOS(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -84,6 +91,7 @@ func (d *Demo) Configure(cfg *Config) {
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 	}
 	d.configureFeishu(cfg)
+	d.configureEnOS(cfg)
 }
 
 // Warn logs, loudly, what demo mode means.
@@ -91,6 +99,7 @@ func (d *Demo) Warn(log zerolog.Logger) {
 	log.Warn().
 		Str("redis", d.Redis.Addr()).
 		Str("easemob_simulator", d.easemobURL).Str("feishu_simulator", d.feishuURL).
+		Str("enos_simulator", d.enosURL).
 		Msg("DEMO MODE: no Redis configured, so Herald runs on an embedded Redis and provider simulators. " +
 			"NOTHING PERSISTS and NOTHING REACHES A REAL PROVIDER. Configure redis.url (HERALD_REDIS_URL) for real use.")
 }
@@ -105,5 +114,6 @@ func (d *Demo) Close() {
 	if d.Feishu != nil {
 		d.Feishu.Close()
 	}
+	d.closeEnOS()
 	d.Redis.Close()
 }

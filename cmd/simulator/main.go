@@ -74,6 +74,7 @@ func simulators() map[string]simulator {
 	return map[string]simulator{
 		"easemob": easemobSimulator(),
 		"feishu":  feishuSimulator(),
+		"enos":    enosSimulator(),
 	}
 }
 

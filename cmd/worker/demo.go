@@ -38,7 +38,7 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	defer func() { stopWorker(); <-done }()
 
 	producer := tasks.NewProducer(rdb)
-	fmt.Fprintln(out, "Herald demo: an embedded Redis and Easemob and Feishu simulators; nothing persists, nothing leaves this machine.")
+	fmt.Fprintln(out, "Herald demo: an embedded Redis and Easemob, Feishu and EnOS simulators; nothing persists, nothing leaves this machine.")
 	fmt.Fprintln(out)
 
 	var ids []string
@@ -82,6 +82,7 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	enqueue("push.single, idempotency key order-42", order, tasks.IdempotencyKey("order-42"))
 	enqueue("push.single, same key again", order, tasks.IdempotencyKey("order-42"))
 	enqueueFeishu(enqueue)
+	enqueueEnOS(enqueue)
 	if err != nil {
 		log.Error().Err(err).Msg("demo enqueue")
 		return 1
@@ -125,6 +126,7 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	}
 	tw.Flush()
 	showFeishu(out, d)
+	showEnOS(out, d)
 	fmt.Fprintf(out, "\n%d of %d tasks delivered.\n", len(statuses)-failed, len(statuses))
 
 	if keep {
