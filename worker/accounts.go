@@ -45,6 +45,7 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 			limits: resolveLimits(tasks.Easemob, name, a.Limits, lc),
 		})
 	}
+	buildFeishu(cfg, rdb, tokens, accounts)
 	addEnOSAccounts(accounts, cfg, rdb)
 	return accounts, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
 	"github.com/herald-dispatch/herald/providers/enos/enossim"
+	"github.com/herald-dispatch/herald/providers/feishu/feishusim"
 )
 
 // Demo is the zero-setup environment a worker runs in when no Redis is
@@ -18,10 +19,12 @@ import (
 type Demo struct {
 	Redis   *miniredis.Miniredis
 	Easemob *easemobsim.Server
+	Feishu  *feishusim.Server
 	EnOS    *enossim.Server
 
 	easemobOpts easemobsim.Options
 	easemobURL  string
+	feishuURL   string
 	enosURL     string
 	stop        chan struct{}
 	wg          sync.WaitGroup
@@ -64,6 +67,10 @@ func StartDemo() (*Demo, error) {
 		return nil, fmt.Errorf("demo: easemob simulator: %w", err)
 	}
 	d.easemobURL = url
+	if err := d.startFeishu(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	if err := d.startEnOS(); err != nil {
 		d.Close()
 		return nil, err
@@ -83,6 +90,7 @@ func (d *Demo) Configure(cfg *Config) {
 		BaseURL: d.easemobURL, OrgName: o.OrgName, AppName: o.AppName,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 	}
+	d.configureFeishu(cfg)
 	d.configureEnOS(cfg)
 }
 
@@ -90,7 +98,7 @@ func (d *Demo) Configure(cfg *Config) {
 func (d *Demo) Warn(log zerolog.Logger) {
 	log.Warn().
 		Str("redis", d.Redis.Addr()).
-		Str("easemob_simulator", d.easemobURL).
+		Str("easemob_simulator", d.easemobURL).Str("feishu_simulator", d.feishuURL).
 		Str("enos_simulator", d.enosURL).
 		Msg("DEMO MODE: no Redis configured, so Herald runs on an embedded Redis and provider simulators. " +
 			"NOTHING PERSISTS and NOTHING REACHES A REAL PROVIDER. Configure redis.url (HERALD_REDIS_URL) for real use.")
@@ -102,6 +110,9 @@ func (d *Demo) Close() {
 	d.wg.Wait()
 	if d.Easemob != nil {
 		d.Easemob.Close()
+	}
+	if d.Feishu != nil {
+		d.Feishu.Close()
 	}
 	d.closeEnOS()
 	d.Redis.Close()

@@ -27,6 +27,9 @@ func TestDemoDeliversEveryEasemobJob(t *testing.T) {
 	if !strings.Contains(got, "EnOS simulator received: 2 signed produce calls, 150 messages, 150 pushes") {
 		t.Errorf("the EnOS batch of 150 messages was not delivered in two calls:\n%s", got)
 	}
+	if !strings.Contains(got, "6985032626234982420") {
+		t.Errorf("the Feishu execute_send was not shown delivered:\n%s", got)
+	}
 	for _, ep := range []string{"push.sync", "push.async", "push.single", "push.label", "push.task"} {
 		if !strings.Contains(got, "\n"+ep+" ") {
 			t.Errorf("the simulator did not list a %s call:\n%s", ep, got)
