@@ -119,10 +119,9 @@ func (s *scheduler) round(ctx context.Context) (more bool) {
 	return more
 }
 
-// dueKeys are moveDue's KEYS for queue q: asynq's key names (asynq's
-// internal/base), all tagged {q}.
+// dueKeys are moveDue's KEYS for queue q, all tagged {q}.
 func dueKeys(q string) []string {
-	return []string{tasks.DueKey(q), "asynq:{" + q + "}:scheduled", "asynq:{" + q + "}:pending"}
+	return []string{tasks.DueKey(q), asynqScheduledKey(q), asynqPendingKey(q)}
 }
 
-func dueArgs(q string) []any { return []any{"asynq:{" + q + "}:t:", moveBatch} }
+func dueArgs(q string) []any { return []any{asynqTaskKeyPrefix(q), moveBatch} }

@@ -34,10 +34,10 @@ func TestSchedulerMovesDueTasksOnly(t *testing.T) {
 		{name: "due task moved to pending", wantMoved: 1, wantState: "pending"},
 		{name: "cancelled task skipped", cancel: true, wantMoved: 0},
 	}
-	for _, tc := range cases {
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			due := time.Now().Add(300 * time.Millisecond)
-			r, err := p.Enqueue(ctx, job(tc.name), tasks.DeliverAt(due))
+			r, err := p.Enqueue(ctx, job(fmt.Sprintf("user%d", i)), tasks.DeliverAt(due))
 			if err != nil {
 				t.Fatal(err)
 			}
