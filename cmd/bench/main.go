@@ -32,6 +32,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"time"
 )
 
@@ -70,6 +71,7 @@ func main() {
 	flag.IntVar(&o.schedJobs, "sched-jobs", 0, "scheduled jobs (default 1000, quick 100)")
 	flag.DurationVar(&o.schedSpan, "sched-span", 0, "scheduled jobs are due evenly over this (default 10s, quick 1s)")
 	flag.IntVar(&o.rssJobs, "rss-jobs", 0, "jobs in flight for the busy RSS figure, also the child's concurrency (default 1000, quick 100)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (every variant and the simulator share the process) to this file")
 	flag.Parse()
 	d := defaults(*quick)
 	for _, f := range []struct {
@@ -89,6 +91,17 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
