@@ -24,8 +24,9 @@ const (
 	// lock. It must be longer than a token request takes: the fetch is
 	// cancelled when it runs out, and another replica may take over.
 	DefaultTokenLockTTL = 15 * time.Second
-	// DefaultTokenLocalTTL is how long a process reuses a token it has
-	// seen in Redis before reading Redis again.
+	// DefaultTokenLocalTTL is a good LocalTTL for a token that is only
+	// ever replaced on expiry or an auth error (the worker's Easemob app
+	// tokens).
 	DefaultTokenLocalTTL = 30 * time.Second
 )
 
@@ -63,10 +64,12 @@ type TokenCache struct {
 	// LocalTTL is how long a process keeps using a token it has read from
 	// (or stored in) Redis without asking Redis again, so a job costs no
 	// Redis read while its token is fresh. It never outlasts the token's
-	// own time in Redis. Zero means DefaultTokenLocalTTL; negative reads
-	// Redis on every call. A token another replica drops after an auth
-	// error is dropped here when this process meets the same error, or
-	// after LocalTTL at the latest.
+	// own time in Redis. Zero (the default) reads Redis on every call.
+	// A token another replica drops after an auth error, or an operator
+	// deletes from Redis, is dropped here when this process meets the same
+	// error, or after LocalTTL at the latest: so leave it zero where a
+	// token is replaced by hand (Feishu's user token after
+	// re-authorization).
 	LocalTTL time.Duration
 
 	rdb   redis.UniversalClient
@@ -200,7 +203,7 @@ func (c *TokenCache) margin() time.Duration {
 
 // fresh returns the token for Redis key k if this process holds it fresh.
 func (c *TokenCache) fresh(k string) (string, bool) {
-	if c.rdb == nil || c.LocalTTL < 0 {
+	if c.rdb == nil || c.LocalTTL <= 0 {
 		return "", false
 	}
 	c.local.mu.Lock()
@@ -211,13 +214,10 @@ func (c *TokenCache) fresh(k string) (string, bool) {
 // keep holds v in process memory for LocalTTL, but no longer than ttl, its
 // time left in Redis (0: no expiry).
 func (c *TokenCache) keep(k, v string, ttl time.Duration) {
-	if c.rdb == nil || c.LocalTTL < 0 {
+	if c.rdb == nil || c.LocalTTL <= 0 {
 		return
 	}
 	life := c.LocalTTL
-	if life == 0 {
-		life = DefaultTokenLocalTTL
-	}
 	if ttl > 0 {
 		life = min(life, ttl)
 	}

@@ -33,7 +33,7 @@ func TestTokenFreshInMemorySkipsRedis(t *testing.T) {
 		wantTrips bool          // does a second Token call reach Redis?
 	}{
 		{"fresh: no trip", time.Minute, time.Hour, false},
-		{"local copy off: a trip each call", -1, time.Hour, true},
+		{"local copy off (the default): a trip each call", 0, time.Hour, true},
 		{"local life over: read again", 50 * time.Millisecond, time.Hour, true},
 		{"token's Redis life over: read again", time.Minute, 50 * time.Millisecond, true},
 	}
@@ -68,6 +68,7 @@ func TestTokenFreshInMemorySkipsRedis(t *testing.T) {
 func TestTokenDropForgetsLocalCopy(t *testing.T) {
 	rdb := srv.Client(t)
 	c := providers.NewTokenCache(rdb)
+	c.LocalTTL = time.Minute
 	var f counter
 	if _, err := c.Token(t.Context(), testKey, f.fetch); err != nil {
 		t.Fatal(err)

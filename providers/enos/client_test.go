@@ -431,9 +431,6 @@ func TestTokenRefreshedNearExpiry(t *testing.T) {
 	c, sim := setup(t, enossim.Options{Now: clk.Now}, func(cfg *enos.Config) {
 		cfg.Tokens = providers.NewTokenCache(rdb)
 		cfg.Tokens.Margin = enos.DefaultTokenMargin
-		// Expiry is faked below by deleting the Redis key while the wall
-		// clock stands still: no copy in process memory may outlive it.
-		cfg.Tokens.LocalTTL = -1
 	})
 	if _, err := c.Send(t.Context(), produce(msg("m1", "u1"))); err != nil {
 		t.Fatal(err)
