@@ -40,25 +40,25 @@ var codeClass = map[string]providers.Class{
 	"42001": providers.Unauthorized, // access_token expired
 	"40001": providers.Unauthorized, // invalid credential / access_token
 
-	"90002": providers.RateLimited, // this API's requests throttled
-	"90018": providers.RateLimited, // QPS limit
-	"41047": providers.RateLimited, // per-minute cap
-	"41048": providers.RateLimited, // per-minute cap
+	"90002":  providers.RateLimited, // this API's requests throttled
+	"90018":  providers.RateLimited, // QPS limit
+	"41047":  providers.RateLimited, // per-minute cap
+	"41048":  providers.RateLimited, // per-minute cap
 	"143103": providers.RateLimited, // recipients per minute
 	"143104": providers.RateLimited, // recipients per minute
-	"90001": providers.RateLimited, // temporary bans, 90001 and 90003–90014
-	"90003": providers.RateLimited,
-	"90004": providers.RateLimited,
-	"90005": providers.RateLimited,
-	"90006": providers.RateLimited,
-	"90007": providers.RateLimited,
-	"90008": providers.RateLimited,
-	"90009": providers.RateLimited,
-	"90010": providers.RateLimited,
-	"90011": providers.RateLimited,
-	"90012": providers.RateLimited,
-	"90013": providers.RateLimited,
-	"90014": providers.RateLimited,
+	"90001":  providers.RateLimited, // temporary bans, 90001 and 90003–90014
+	"90003":  providers.RateLimited,
+	"90004":  providers.RateLimited,
+	"90005":  providers.RateLimited,
+	"90006":  providers.RateLimited,
+	"90007":  providers.RateLimited,
+	"90008":  providers.RateLimited,
+	"90009":  providers.RateLimited,
+	"90010":  providers.RateLimited,
+	"90011":  providers.RateLimited,
+	"90012":  providers.RateLimited,
+	"90013":  providers.RateLimited,
+	"90014":  providers.RateLimited,
 
 	"40089":   providers.Permanent, // invalid appkey or appsecret
 	"40035":   providers.Permanent, // invalid parameter
