@@ -23,12 +23,10 @@
 package dingtalk
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -156,55 +154,38 @@ func (c *Client) post(ctx context.Context, op, path string, body, out any) error
 // do makes exactly one HTTP call and decodes the reply into out after
 // checking its envelope.
 func (c *Client) do(ctx context.Context, op, method, rawURL string, body []byte, out any) error {
-	var rd io.Reader
+	h := http.Header{"Accept": {"application/json"}}
 	if body != nil {
-		rd = bytes.NewReader(body)
+		h.Set("Content-Type", "application/json")
 	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	rep, err := providers.Do(ctx, c.http, providers.Request{
+		Provider: Provider, Op: op, Method: method, URL: rawURL, Header: h, Body: body, MaxReplyBytes: maxReplyBytes,
+	})
 	if err != nil {
-		return &providers.Error{Provider: Provider, Op: op, Class: providers.Permanent, Code: "request", Message: "build request", Err: redact(err)}
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return providers.TransportError(Provider, op, redact(err))
-	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		resp.Body.Close()
-	}()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
-	if err != nil {
-		return providers.TransportError(Provider, op, redact(err))
-	}
-	if len(raw) > maxReplyBytes {
-		return &providers.Error{Provider: Provider, Op: op, Class: providers.Transient, Status: resp.StatusCode, Code: "reply_too_large", Message: "reply exceeds 1 MiB"}
+		var pe *providers.Error
+		if errors.As(err, &pe) {
+			pe.Err = redact(pe.Err)
+		}
+		return err
 	}
 	var env envelope
-	envErr := json.Unmarshal(raw, &env)
-	if resp.StatusCode != http.StatusOK {
-		return errorFrom(op, resp.StatusCode, env, envErr == nil)
+	envErr := json.Unmarshal(rep.Body, &env)
+	rep.RequestID = env.RequestID
+	if rep.Status != http.StatusOK {
+		return errorFrom(op, rep.Status, env, envErr == nil && !rep.Truncated)
 	}
-	if envErr != nil {
+	if envErr != nil || rep.Truncated {
 		// DingTalk may have acted on the call: Transient all the same;
 		// the delivered-marker is the worker's defence against a resend.
-		return &providers.Error{Provider: Provider, Op: op, Class: providers.Transient, Status: resp.StatusCode, Code: "bad_reply", Message: "decode reply", Err: envErr}
+		return rep.DecodeJSON(&env)
 	}
 	if code := env.ErrCode.String(); code != "0" && code != "" {
-		return errorFrom(op, resp.StatusCode, env, true)
+		return errorFrom(op, rep.Status, env, true)
 	}
 	if out == nil {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(out); err != nil {
-		return &providers.Error{Provider: Provider, Op: op, Class: providers.Transient, Status: resp.StatusCode, Code: "bad_reply", Message: "decode reply", RequestID: env.RequestID, Err: err}
-	}
-	return nil
+	return rep.DecodeJSON(out)
 }
 
 // redact drops the URL from a *url.Error: DingTalk puts the access_token
