@@ -45,6 +45,9 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 			limits: resolveLimits(tasks.Easemob, name, a.Limits, lc),
 		})
 	}
+	if err := buildDingTalk(cfg, rdb, tokens, accounts); err != nil {
+		return nil, err
+	}
 	return accounts, nil
 }
 

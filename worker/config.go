@@ -57,6 +57,8 @@ type Config struct {
 
 	// Easemob maps account names to Easemob apps.
 	Easemob map[string]EasemobAccount `yaml:"easemob"`
+	// DingTalk maps account names to DingTalk apps (work notices).
+	DingTalk map[string]DingTalkAccount `yaml:"dingtalk"`
 }
 
 // RedisConfig says how to reach Redis: standalone, Sentinel or Cluster.
@@ -303,7 +305,7 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return bad("log.level", err.Error())
 	}
-	if len(c.Easemob) == 0 && c.Redis.Configured() {
+	if len(c.Easemob)+len(c.DingTalk) == 0 && c.Redis.Configured() {
 		// Without Redis the worker runs the demo, which brings its own.
 		return bad("easemob", "no provider accounts configured: a worker needs at least one")
 	}
@@ -332,6 +334,9 @@ func (c Config) Validate() error {
 		if err := checkLimits(tasks.Easemob, key+".limits", a.Limits); err != nil {
 			return err
 		}
+	}
+	if err := validateDingTalk(c.DingTalk); err != nil {
+		return err
 	}
 	return nil
 }
