@@ -66,7 +66,8 @@ type simulator struct {
 // entry here and one file like easemob.go.
 func simulators() map[string]simulator {
 	return map[string]simulator{
-		"easemob": easemobSimulator(),
+		"easemob":  easemobSimulator(),
+		"dingtalk": dingtalkSimulator(),
 	}
 }
 

@@ -63,7 +63,9 @@ func TestEveryErrcodeHasItsClass(t *testing.T) {
 		wait      time.Duration
 		dropToken bool
 	}
-	env := func(code int) string { return fmt.Sprintf(`{"errcode":%d,"errmsg":"m","request_id":"r-%d"}`, code, code) }
+	env := func(code int) string {
+		return fmt.Sprintf(`{"errcode":%d,"errmsg":"m","request_id":"r-%d"}`, code, code)
+	}
 	tests := map[string]tc{
 		"-1 busy":            {env(-1), 200, providers.Transient, "-1", 0, false},
 		"40014 bad token":    {env(40014), 200, providers.Unauthorized, "40014", 0, true},
