@@ -8,6 +8,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/herald-dispatch/herald/providers/dingtalk/dingtalksim"
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
 )
 
@@ -17,6 +18,9 @@ import (
 type Demo struct {
 	Redis   *miniredis.Miniredis
 	Easemob *easemobsim.Server
+	// DingTalk is the DingTalk simulator (see demo_dingtalk.go).
+	DingTalk    *dingtalksim.Server
+	dingtalkURL string
 
 	easemobOpts easemobsim.Options
 	easemobURL  string
@@ -61,6 +65,10 @@ func StartDemo() (*Demo, error) {
 		return nil, fmt.Errorf("demo: easemob simulator: %w", err)
 	}
 	d.easemobURL = url
+	if err := d.startDingTalk(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -76,13 +84,14 @@ func (d *Demo) Configure(cfg *Config) {
 		BaseURL: d.easemobURL, OrgName: o.OrgName, AppName: o.AppName,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 	}
+	d.configureDingTalk(cfg)
 }
 
 // Warn logs, loudly, what demo mode means.
 func (d *Demo) Warn(log zerolog.Logger) {
 	log.Warn().
 		Str("redis", d.Redis.Addr()).
-		Str("easemob_simulator", d.easemobURL).
+		Str("easemob_simulator", d.easemobURL).Str("dingtalk_simulator", d.dingtalkURL).
 		Msg("DEMO MODE: no Redis configured, so Herald runs on an embedded Redis and provider simulators. " +
 			"NOTHING PERSISTS and NOTHING REACHES A REAL PROVIDER. Configure redis.url (HERALD_REDIS_URL) for real use.")
 }
@@ -93,6 +102,9 @@ func (d *Demo) Close() {
 	d.wg.Wait()
 	if d.Easemob != nil {
 		d.Easemob.Close()
+	}
+	if d.DingTalk != nil {
+		d.DingTalk.Close()
 	}
 	d.Redis.Close()
 }

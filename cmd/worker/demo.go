@@ -37,7 +37,7 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	defer func() { stopWorker(); <-done }()
 
 	producer := tasks.NewProducer(rdb)
-	fmt.Fprintln(out, "Herald demo: an embedded Redis and an Easemob simulator; nothing persists, nothing leaves this machine.")
+	fmt.Fprintln(out, "Herald demo: an embedded Redis and Easemob and DingTalk simulators; nothing persists, nothing leaves this machine.")
 	fmt.Fprintln(out)
 
 	var ids []string
@@ -80,6 +80,11 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	order := &tasks.EasemobPushSingle{Targets: []string{"dave", "erin"}, PushMessage: msg("Order shipped")}
 	enqueue("push.single, idempotency key order-42", order, tasks.IdempotencyKey("order-42"))
 	enqueue("push.single, same key again", order, tasks.IdempotencyKey("order-42"))
+	if err == nil {
+		var dt []string
+		dt, err = demoDingTalk(ctx, producer, out)
+		ids = append(ids, dt...)
+	}
 	if err != nil {
 		log.Error().Err(err).Msg("demo enqueue")
 		return 1
