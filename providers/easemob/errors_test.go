@@ -254,9 +254,12 @@ func TestTransportFailuresAreTransient(t *testing.T) {
 		name    string
 		kind    easemobsim.FaultKind
 		wantMsg string
+		// delivered: the provider acted though no reply came (in doubt).
+		delivered bool
 	}{
-		{"timeout", easemobsim.FaultHang, "timed out"},
-		{"dropped connection", easemobsim.FaultDrop, "request failed"},
+		{"timeout", easemobsim.FaultHang, "timed out", false},
+		{"dropped connection", easemobsim.FaultDrop, "request failed", false},
+		{"dropped after processing", easemobsim.FaultDropAfter, "request failed", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,8 +276,12 @@ func TestTransportFailuresAreTransient(t *testing.T) {
 			if pe.Class != providers.Transient || pe.Status != 0 || pe.Message != tt.wantMsg || pe.Err == nil {
 				t.Fatalf("error %+v, want transient %q with a cause", pe, tt.wantMsg)
 			}
-			if len(sim.Received()) != 1 {
-				t.Fatal("the failed push was received")
+			want := 1
+			if tt.delivered {
+				want = 2
+			}
+			if got := len(sim.Received()); got != want {
+				t.Fatalf("%d notifications received, want %d", got, want)
 			}
 		})
 	}
