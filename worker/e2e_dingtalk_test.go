@@ -44,7 +44,7 @@ func dingTalkConfig(url string) worker.Config {
 	return cfg
 }
 
-func newDingTalkStack(t *testing.T, opts dingtalksim.Options, workers int) *dtStack {
+func newDingTalkStack(t *testing.T, opts dingtalksim.Options, workers int, tune ...func(*worker.Config)) *dtStack {
 	t.Helper()
 	sim := dingtalksim.New(opts)
 	url, err := sim.Start("127.0.0.1:0")
@@ -54,6 +54,9 @@ func newDingTalkStack(t *testing.T, opts dingtalksim.Options, workers int) *dtSt
 	t.Cleanup(func() { sim.Close() })
 	rdb := srv.Client(t)
 	cfg := dingTalkConfig(url)
+	for _, f := range tune {
+		f(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -380,5 +383,23 @@ func TestEndToEndDingTalkTrackingSurvivesSIGKILL(t *testing.T) {
 	}
 	if st.Tracking.Checks <= mid.Tracking.Checks {
 		t.Fatalf("checks %d after restart, %d before: the second worker did not track", st.Tracking.Checks, mid.Tracking.Checks)
+	}
+}
+
+// A send DingTalk has not finished within the tracking window: tracking
+// gives up and Status says why (the window is 24 h; shortened here).
+func TestEndToEndDingTalkTrackingGivesUpAfterWindow(t *testing.T) {
+	s := newDingTalkStack(t, dingtalksim.Options{TaskDuration: time.Hour}, 1, func(c *worker.Config) {
+		a := c.DingTalk["default"]
+		a.Tracking.Window = worker.Duration(time.Second)
+		c.DingTalk["default"] = a
+	})
+	id := s.enqueue(t, &tasks.DingTalkSend{UseridList: "u1", Msg: dtText("slow")}).IDs()[0]
+	st := waitTracking(t, s.producer, id, tasks.TrackingGaveUp, s.logs)
+	if !strings.Contains(st.Tracking.Reason, "not done") || st.Tracking.Checks < 1 || st.Tracking.Progress >= 100 {
+		t.Fatalf("tracking %+v", st.Tracking)
+	}
+	if n := s.dt.CallsTo(dingtalksim.Result); n != 0 {
+		t.Fatalf("getsendresult called %d times for an unfinished send", n)
 	}
 }
