@@ -74,7 +74,9 @@ func dtText(content string) tasks.DingTalkMsg {
 // waitTracking polls the send's Status until its tracking reaches state.
 func waitTracking(t *testing.T, p *tasks.Producer, id, state string, logs fmt.Stringer) *tasks.Status {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	// Generous: a check running when a worker was killed is handed back by
+	// asynq only once its lease expires (about a minute).
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		st, err := p.Status(context.Background(), id)
 		if err != nil {
