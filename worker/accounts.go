@@ -48,6 +48,7 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 	if err := buildDingTalk(cfg, rdb, tokens, accounts); err != nil {
 		return nil, err
 	}
+	addEnOSAccounts(accounts, cfg, rdb)
 	return accounts, nil
 }
 

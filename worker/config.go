@@ -55,12 +55,15 @@ type Config struct {
 	Limiter LimiterConfig `yaml:"limiter"`
 
 	Admin AdminConfig `yaml:"admin"`
+	API   APIConfig   `yaml:"api"`
 	Log   LogConfig   `yaml:"log"`
 
 	// Easemob maps account names to Easemob apps.
 	Easemob map[string]EasemobAccount `yaml:"easemob"`
 	// DingTalk maps account names to DingTalk apps (work notices).
 	DingTalk map[string]DingTalkAccount `yaml:"dingtalk"`
+	// EnOS maps account names to EnOS applications.
+	EnOS map[string]EnOSAccount `yaml:"enos"`
 }
 
 // RedisConfig says how to reach Redis: standalone, Sentinel or Cluster.
@@ -334,10 +337,13 @@ func (c Config) Validate() error {
 	if m := c.Admin.Monitoring; c.Admin.Addr != "-" && !m.Disabled && m.Password == "" && !loopback(c.Admin.Addr) {
 		return bad("admin.monitoring.password", "required when admin.addr is not a loopback address (or set admin.monitoring.disabled)")
 	}
+	if err := c.API.validate(); err != nil {
+		return err
+	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return bad("log.level", err.Error())
 	}
-	if len(c.Easemob)+len(c.DingTalk) == 0 && c.Redis.Configured() {
+	if len(c.Easemob)+len(c.DingTalk)+len(c.EnOS) == 0 && c.Redis.Configured() {
 		// Without Redis the worker runs the demo, which brings its own.
 		return bad("easemob", "no provider accounts configured: a worker needs at least one")
 	}
@@ -367,7 +373,7 @@ func (c Config) Validate() error {
 	if err := validateDingTalk(c.DingTalk); err != nil {
 		return err
 	}
-	return nil
+	return c.validateEnOS()
 }
 
 // Bounds past which a value is a typo rather than a choice.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/herald-dispatch/herald/providers/dingtalk/dingtalksim"
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/providers/enos/enossim"
 )
 
 // Demo is the zero-setup environment a worker runs in when no Redis is
@@ -21,9 +22,11 @@ type Demo struct {
 	// DingTalk is the DingTalk simulator (see demo_dingtalk.go).
 	DingTalk    *dingtalksim.Server
 	dingtalkURL string
+	EnOS        *enossim.Server
 
 	easemobOpts easemobsim.Options
 	easemobURL  string
+	enosURL     string
 	stop        chan struct{}
 	wg          sync.WaitGroup
 }
@@ -69,6 +72,10 @@ func StartDemo() (*Demo, error) {
 		d.Close()
 		return nil, err
 	}
+	if err := d.startEnOS(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -85,6 +92,7 @@ func (d *Demo) Configure(cfg *Config) {
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 	}
 	d.configureDingTalk(cfg)
+	d.configureEnOS(cfg)
 }
 
 // Warn logs, loudly, what demo mode means.
@@ -92,6 +100,7 @@ func (d *Demo) Warn(log zerolog.Logger) {
 	log.Warn().
 		Str("redis", d.Redis.Addr()).
 		Str("easemob_simulator", d.easemobURL).Str("dingtalk_simulator", d.dingtalkURL).
+		Str("enos_simulator", d.enosURL).
 		Msg("DEMO MODE: no Redis configured, so Herald runs on an embedded Redis and provider simulators. " +
 			"NOTHING PERSISTS and NOTHING REACHES A REAL PROVIDER. Configure redis.url (HERALD_REDIS_URL) for real use.")
 }
@@ -106,5 +115,6 @@ func (d *Demo) Close() {
 	if d.DingTalk != nil {
 		d.DingTalk.Close()
 	}
+	d.closeEnOS()
 	d.Redis.Close()
 }

@@ -74,6 +74,7 @@ func simulators() map[string]simulator {
 	return map[string]simulator{
 		"easemob":  easemobSimulator(),
 		"dingtalk": dingtalkSimulator(),
+		"enos":     enosSimulator(),
 	}
 }
 
