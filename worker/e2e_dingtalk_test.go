@@ -405,3 +405,34 @@ func TestEndToEndDingTalkTrackingGivesUpAfterWindow(t *testing.T) {
 		t.Fatalf("getsendresult called %d times for an unfinished send", n)
 	}
 }
+
+// A send to 150 users is split by the producer into two calls of ≤100;
+// each is its own DingTalk task, tracked on its own part's Status.
+func TestEndToEndDingTalkSplitSendTrackedPerPart(t *testing.T) {
+	s := newDingTalkStack(t, dingtalksim.Options{TaskDuration: 200 * time.Millisecond}, 1)
+	users := make([]string, 150)
+	for i := range users {
+		users[i] = fmt.Sprintf("user%03d", i)
+	}
+	r := s.enqueue(t, &tasks.DingTalkSend{UseridList: strings.Join(users, ","), Msg: dtText("all hands")}, tasks.IdempotencyKey("town-hall"))
+	if fmt.Sprint(r.IDs()) != "[town-hall town-hall/2]" {
+		t.Fatalf("receipt ids %v", r.IDs())
+	}
+	for i, id := range r.IDs() {
+		st := waitTracking(t, s.producer, id, tasks.TrackingDone, s.logs)
+		want := users[i*100 : min(len(users), (i+1)*100)]
+		if got := st.Tracking.Result.UnreadUserIDList; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("part %d unread %d users, want %d", i+1, len(got), len(want))
+		}
+		byTask := map[int64][]string{}
+		for _, rec := range s.dt.Sends() {
+			byTask[rec.TaskID] = rec.UserIDs
+		}
+		if fmt.Sprint(byTask[st.Tracking.TaskID]) != fmt.Sprint(want) {
+			t.Errorf("part %d: DingTalk task %d got %d users, want the part's %d", i+1, st.Tracking.TaskID, len(byTask[st.Tracking.TaskID]), len(want))
+		}
+	}
+	if n := len(s.dt.Sends()); n != 2 {
+		t.Fatalf("sends received %d, want 2", n)
+	}
+}
