@@ -305,7 +305,7 @@ func (d *dispatcher) track(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return d.trackFailed(ctx, s, info, key, p, checks, err)
 	}
-	b, _ := json.Marshal(res.(*dingtalk.Result).SendResult) // lists of plain values always encode
+	b, _ := json.Marshal(emptyLists(res.(*dingtalk.Result).SendResult)) // lists of plain values always encode
 	fields[tasks.TrackFieldResult] = string(b)
 	fields[tasks.TrackFieldReason] = ""
 	info.log.Info().Int64("dingtalk_task_id", p.TaskID).Int("checks", checks).Msg("send tracked to its result")
@@ -343,4 +343,21 @@ func (d *dispatcher) trackEnd(ctx context.Context, key, state string, fields map
 		fields[tasks.TrackFieldProgress] = 100
 	}
 	return d.markers.rdb.HSet(ctx, key, fields).Err()
+}
+
+// emptyLists makes a list DingTalk left out an empty one, so Status shows
+// [] rather than null: "nobody", not "unknown".
+func emptyLists(r tasks.DingTalkSendResult) tasks.DingTalkSendResult {
+	for _, l := range []*[]string{&r.InvalidUserIDList, &r.ForbiddenUserIDList, &r.FailedUserIDList, &r.ReadUserIDList, &r.UnreadUserIDList} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	if r.InvalidDeptIDList == nil {
+		r.InvalidDeptIDList = []int64{}
+	}
+	if r.ForbiddenList == nil {
+		r.ForbiddenList = []tasks.DingTalkForbidden{}
+	}
+	return r
 }
