@@ -45,6 +45,7 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 			limits: resolveLimits(tasks.Easemob, name, a.Limits, lc),
 		})
 	}
+	buildFeishu(cfg, rdb, tokens, accounts)
 	if err := buildDingTalk(cfg, rdb, tokens, accounts); err != nil {
 		return nil, err
 	}

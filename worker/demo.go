@@ -11,6 +11,7 @@ import (
 	"github.com/herald-dispatch/herald/providers/dingtalk/dingtalksim"
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
 	"github.com/herald-dispatch/herald/providers/enos/enossim"
+	"github.com/herald-dispatch/herald/providers/feishu/feishusim"
 )
 
 // Demo is the zero-setup environment a worker runs in when no Redis is
@@ -19,6 +20,7 @@ import (
 type Demo struct {
 	Redis   *miniredis.Miniredis
 	Easemob *easemobsim.Server
+	Feishu  *feishusim.Server
 	// DingTalk is the DingTalk simulator (see demo_dingtalk.go).
 	DingTalk    *dingtalksim.Server
 	dingtalkURL string
@@ -26,6 +28,7 @@ type Demo struct {
 
 	easemobOpts easemobsim.Options
 	easemobURL  string
+	feishuURL   string
 	enosURL     string
 	stop        chan struct{}
 	wg          sync.WaitGroup
@@ -72,6 +75,10 @@ func StartDemo() (*Demo, error) {
 		d.Close()
 		return nil, err
 	}
+	if err := d.startFeishu(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	if err := d.startEnOS(); err != nil {
 		d.Close()
 		return nil, err
@@ -91,6 +98,7 @@ func (d *Demo) Configure(cfg *Config) {
 		BaseURL: d.easemobURL, OrgName: o.OrgName, AppName: o.AppName,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 	}
+	d.configureFeishu(cfg)
 	d.configureDingTalk(cfg)
 	d.configureEnOS(cfg)
 }
@@ -99,7 +107,7 @@ func (d *Demo) Configure(cfg *Config) {
 func (d *Demo) Warn(log zerolog.Logger) {
 	log.Warn().
 		Str("redis", d.Redis.Addr()).
-		Str("easemob_simulator", d.easemobURL).Str("dingtalk_simulator", d.dingtalkURL).
+		Str("easemob_simulator", d.easemobURL).Str("feishu_simulator", d.feishuURL).Str("dingtalk_simulator", d.dingtalkURL).
 		Str("enos_simulator", d.enosURL).
 		Msg("DEMO MODE: no Redis configured, so Herald runs on an embedded Redis and provider simulators. " +
 			"NOTHING PERSISTS and NOTHING REACHES A REAL PROVIDER. Configure redis.url (HERALD_REDIS_URL) for real use.")
@@ -114,6 +122,9 @@ func (d *Demo) Close() {
 	}
 	if d.DingTalk != nil {
 		d.DingTalk.Close()
+	}
+	if d.Feishu != nil {
+		d.Feishu.Close()
 	}
 	d.closeEnOS()
 	d.Redis.Close()

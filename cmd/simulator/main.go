@@ -73,6 +73,7 @@ type simulator struct {
 func simulators() map[string]simulator {
 	return map[string]simulator{
 		"easemob":  easemobSimulator(),
+		"feishu":   feishuSimulator(),
 		"dingtalk": dingtalkSimulator(),
 		"enos":     enosSimulator(),
 	}

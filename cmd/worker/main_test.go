@@ -27,9 +27,12 @@ func TestDemoDeliversEveryEasemobJob(t *testing.T) {
 	if !strings.Contains(got, "EnOS simulator received: 2 signed produce calls, 150 messages, 150 pushes") {
 		t.Errorf("the EnOS batch of 150 messages was not delivered in two calls:\n%s", got)
 	}
-	for _, want := range []string{"tracked DingTalk task", "done after", "dingtalk:work_notice.send        completed",
-		"dingtalk:work_notice.status_bar  completed", "dingtalk:work_notice.recall      completed"} {
-		if !strings.Contains(got, want) {
+	if !strings.Contains(got, "6985032626234982420") {
+		t.Errorf("the Feishu execute_send was not shown delivered:\n%s", got)
+	}
+	for _, want := range []string{`tracked DingTalk task \d+: done after \d+ progress checks, 100%`,
+		`dingtalk:work_notice.send\s+completed`, `dingtalk:work_notice.status_bar\s+completed`, `dingtalk:work_notice.recall\s+completed`} {
+		if !regexp.MustCompile(want).MatchString(got) {
 			t.Errorf("demo output lacks %q:\n%s", want, got)
 		}
 	}
