@@ -184,9 +184,15 @@ func Defaults() Config {
 			Jitter:     0.5,
 		},
 		DeliveredTTL: Duration(24 * time.Hour),
-		Limiter:      LimiterConfig{MaxWait: Duration(2 * time.Second), Headroom: 0.05},
-		Admin:        AdminConfig{Addr: "127.0.0.1:8080"},
-		Log:          LogConfig{Level: "info"},
+		Limiter: LimiterConfig{
+			MaxWait: Duration(2 * time.Second),
+			Margin:  Duration(10 * time.Millisecond),
+			Adaptive: AdaptiveConfig{
+				Decrease: 0.5, Increase: 0.1, Quiet: Duration(30 * time.Second), Floor: 0.05,
+			},
+		},
+		Admin: AdminConfig{Addr: "127.0.0.1:8080"},
+		Log:   LogConfig{Level: "info"},
 	}
 }
 
@@ -296,6 +302,21 @@ func (c Config) Validate() error {
 	}
 	if c.Limiter.Headroom < 0 || c.Limiter.Headroom > 1 {
 		return bad("limiter.headroom", "must be between 0 and 1")
+	}
+	if c.Limiter.Margin < 0 {
+		return bad("limiter.margin", "must not be negative")
+	}
+	if a := c.Limiter.Adaptive; !a.Disabled {
+		switch {
+		case a.Decrease <= 0 || a.Decrease >= 1:
+			return bad("limiter.adaptive.decrease", "must be above 0 and below 1 (0.5 halves the rate)")
+		case a.Increase <= 0 || a.Increase > 1:
+			return bad("limiter.adaptive.increase", "must be above 0 and at most 1")
+		case a.Quiet <= 0:
+			return bad("limiter.adaptive.quiet", "must be positive")
+		case a.Floor <= 0 || a.Floor > 1:
+			return bad("limiter.adaptive.floor", "must be above 0 and at most 1")
+		}
 	}
 	if m := c.Admin.Monitoring; c.Admin.Addr != "-" && !m.Disabled && m.Password == "" && !loopback(c.Admin.Addr) {
 		return bad("admin.monitoring.password", "required when admin.addr is not a loopback address (or set admin.monitoring.disabled)")

@@ -89,8 +89,9 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-// deliver takes the job through its account's limits to the provider. A
-// provider's "too many requests" becomes a cool-down every replica honours.
+// deliver takes the job through its account's limits to the provider. What
+// the provider answers settles the limits (see limiter.settle): a "too many
+// requests" becomes a cool-down every replica honours and a lower rate.
 //
 // A job told "not now" is normally handed back to the queue, but asynq
 // archives a task whose retries are spent even when its error is not a
@@ -109,13 +110,11 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 			return nil, err
 		}
 		result, err := acct.Sender.Send(ctx, job)
-		permit.release(ctx, mayHaveStarted(err))
+		err = d.limiter.settle(ctx, info, acct, job, permit, err)
 		var pe *providers.Error
 		if err == nil || !errors.As(err, &pe) || pe.Class != providers.RateLimited {
 			return result, err
 		}
-		d.limiter.metrics.throttled(info.provider, info.typ)
-		pe.RetryAfter = d.limiter.coolDown(ctx, action, acct.limits, pe.RetryAfter)
 		if deadline, ok := ctx.Deadline(); !lastChance || !ok || time.Until(deadline) < pe.RetryAfter {
 			return nil, err
 		}

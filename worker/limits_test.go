@@ -120,7 +120,7 @@ func TestLimitProviderCooldownSharedByReplicas(t *testing.T) {
 	// Wait until the replica that got the 429 has published the cool-down;
 	// calls already on their way cannot be recalled, so jobs are enqueued
 	// only from then on.
-	key := "herald:rl:{easemob:default:push_async}:cooldown"
+	key := "herald:rl:{easemob:herald#demo:push_async}:cooldown"
 	deadline := time.Now().Add(10 * time.Second)
 	for s.rdb.Exists(context.Background(), key).Val() == 0 {
 		if time.Now().After(deadline) {
