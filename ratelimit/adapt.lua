@@ -4,10 +4,11 @@
 --
 -- State (a hash): f0, the share set by the last decrease; bad, the share in
 -- force when the provider last said "too many"; t0, when (µs).
--- Recovery: +step every quiet period, quickly up to one step below bad, then
--- ten times slower above it, since that is where the provider refused
--- before; never above 1.
-local function share(key, now, step, quiet)
+-- Recovery: +step every quiet period, up to one step below bad; it stays
+-- there for a probe period, since that is where the provider refused last;
+-- if no refusal comes, the provider's limit has gone back up, and it climbs
+-- on, +step every quiet period, never above 1.
+local function share(key, now, step, quiet, probe)
   local s = redis.call('HMGET', key, 'f0', 'bad', 't0')
   local f0, bad, t0 = tonumber(s[1]), tonumber(s[2]), tonumber(s[3])
   if not f0 or step <= 0 or quiet <= 0 then
@@ -19,6 +20,9 @@ local function share(key, now, step, quiet)
   if k < fast then
     return f0 + k * step, t0
   end
-  local slow = math.floor((now - t0 - fast * quiet) / (10 * quiet))
-  return math.min(1, ceiling + slow * step), t0
+  local since = now - t0 - fast * quiet - probe
+  if since < 0 then
+    return ceiling, t0
+  end
+  return math.min(1, ceiling + step * (math.floor(since / quiet) + 1)), t0
 end

@@ -65,14 +65,23 @@ type Adapt struct {
 	// period (0.5 halves it). 0 turns adapting off.
 	Decrease float64
 	// Increase is the share of the configured rate regained after every
-	// Quiet without a refusal, up to one step below the rate last refused;
-	// above it, ten times slower, probing for a provider whose limit went
-	// back up. 0 never recovers (the state then lapses after 10 periods).
+	// Quiet without a refusal, up to one step below the rate last refused.
+	// It stays there for Probe (0: 10 Quiet); with no refusal by then the
+	// provider's limit has gone back up, and it climbs on. 0 never recovers
+	// (the state then lapses after 10 periods).
 	Increase float64
 	Quiet    time.Duration
+	Probe    time.Duration
 	// Floor is the smallest share of the configured rate it goes down to
 	// (0: 0.05).
 	Floor float64
+}
+
+func (a Adapt) probe() time.Duration {
+	if a.Probe <= 0 {
+		return 10 * a.Quiet
+	}
+	return a.Probe
 }
 
 func (a Adapt) floor() float64 {
@@ -128,7 +137,7 @@ func (c *Calls) Reserve(ctx context.Context, key string, lim CallLimit, inFlight
 	v, err := c.reserve.Run(ctx, c.rdb,
 		[]string{keyPrefix + key + kindCalls, keyPrefix + key + kindCooldown, keyPrefix + key + kindAdapt},
 		lim.N, lim.Period.Microseconds(), burst, id, inFlight.Microseconds(),
-		lim.Adapt.Increase, lim.Adapt.Quiet.Microseconds(), lim.Adapt.floor()).Int64Slice()
+		lim.Adapt.Increase, lim.Adapt.Quiet.Microseconds(), lim.Adapt.floor(), lim.Adapt.probe().Microseconds()).Int64Slice()
 	if err != nil {
 		return nil, Decision{}, fmt.Errorf("ratelimit: calls %s: %w", key, err)
 	}
@@ -184,7 +193,7 @@ func (c *Calls) Throttle(ctx context.Context, key string, lim CallLimit) (float6
 	}
 	v, err := c.throttle.Run(ctx, c.rdb, []string{keyPrefix + key + kindAdapt},
 		lim.Period.Microseconds(), lim.Adapt.Decrease, lim.Adapt.Increase,
-		lim.Adapt.Quiet.Microseconds(), lim.Adapt.floor()).Int64Slice()
+		lim.Adapt.Quiet.Microseconds(), lim.Adapt.floor(), lim.Adapt.probe().Microseconds()).Int64Slice()
 	if err != nil {
 		return 0, false, fmt.Errorf("ratelimit: throttle %s: %w", key, err)
 	}
@@ -199,7 +208,7 @@ func (l CallLimit) check() error {
 	switch {
 	case l.N <= 0 || l.Period < time.Microsecond || l.Burst < 0:
 		return fmt.Errorf("%w: %d calls per %s (burst %d)", ErrInvalidLimit, l.N, l.Period, l.Burst)
-	case a.Decrease < 0 || a.Decrease >= 1 || a.Increase < 0 || a.Increase > 1 || a.Floor < 0 || a.Floor > 1 || a.Quiet < 0:
+	case a.Decrease < 0 || a.Decrease >= 1 || a.Increase < 0 || a.Increase > 1 || a.Floor < 0 || a.Floor > 1 || a.Quiet < 0 || a.Probe < 0:
 		return fmt.Errorf("%w: adapt %+v", ErrInvalidLimit, a)
 	}
 	return nil

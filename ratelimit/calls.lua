@@ -8,7 +8,7 @@
 -- KEYS[2]  cool-down: its end time in µs (blocks until then)
 -- KEYS[3]  adaptive state (see adapt.lua)
 -- ARGV     n, period (µs), burst, holder, in flight (µs), step, quiet (µs),
---          floor
+--          floor, probe (µs)
 -- Returns  {status, remaining, retry_after_us, reset_after_us, share_ppm}
 --          status 1 allowed, 0 denied, -1 cooling down
 local t = redis.call('TIME')
@@ -19,7 +19,7 @@ if cool and cool > now then
 end
 local n, base, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local inflight, floor = tonumber(ARGV[5]), tonumber(ARGV[8])
-local f = share(KEYS[3], now, tonumber(ARGV[6]), tonumber(ARGV[7]))
+local f = share(KEYS[3], now, tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[9]))
 local ppm = math.floor(f * 1000000 + 0.5)
 local period = base / f
 

@@ -109,15 +109,15 @@ func TestCallsCancelAndInFlight(t *testing.T) {
 }
 
 // Throttle lowers the rate in force for every caller, once per period, and
-// it climbs back after quiet times: quickly to a step below where the
-// provider refused, then slowly.
+// it climbs back after quiet times to a step below where the provider
+// refused, stays there for a probe time, then climbs on.
 func TestCallsThrottleAdapts(t *testing.T) {
 	ctx := context.Background()
 	rdb := srv.Client(t)
 	c := ratelimit.NewCalls(rdb)
 	const quiet = 300 * time.Millisecond
 	lim := ratelimit.CallLimit{N: 10, Period: 100 * time.Millisecond,
-		Adapt: ratelimit.Adapt{Decrease: 0.5, Increase: 0.1, Quiet: quiet}}
+		Adapt: ratelimit.Adapt{Decrease: 0.5, Increase: 0.1, Quiet: quiet, Probe: time.Second}}
 	share, lowered, err := c.Throttle(ctx, "k", lim)
 	if err != nil || share != 0.5 || !lowered {
 		t.Fatalf("first throttle: %v %v %v, want 0.5 lowered", share, lowered, err)
@@ -125,6 +125,9 @@ func TestCallsThrottleAdapts(t *testing.T) {
 	// Refusals right after come from calls admitted before the drop.
 	if share, lowered, _ := c.Throttle(ctx, "k", lim); share != 0.5 || lowered {
 		t.Fatalf("second throttle at once: %v %v, want 0.5 unchanged", share, lowered)
+	}
+	if ttl := pttl(t, rdb, "herald:rl:{k}:adapt"); ttl < 4*quiet+time.Second {
+		t.Errorf("adaptive state expires in %s, before it has recovered", ttl)
 	}
 	start := redisNow(t, rdb)
 	_, d := reserve(t, c, "k", lim)
@@ -135,12 +138,17 @@ func TestCallsThrottleAdapts(t *testing.T) {
 	if _, d := reserve(t, ratelimit.NewCalls(rdb), "k", lim); d.Share != 0.5 {
 		t.Fatalf("another replica's share %v, want 0.5", d.Share)
 	}
-	// 0.5 -> 0.9 in four quiet times (one step below the refused 1.0), then
-	// ten quiet times per step.
+	// 0.5 -> 0.9 in four quiet times (one step below the refused 1.0),
+	// held for the probe time, then on to 1.
 	for _, tt := range []struct {
 		after time.Duration
 		share float64
-	}{{quiet + 10*time.Millisecond, 0.6}, {4*quiet + 10*time.Millisecond, 0.9}, {5 * quiet, 0.9}} {
+	}{
+		{quiet + 10*time.Millisecond, 0.6},
+		{4*quiet + 10*time.Millisecond, 0.9},
+		{4*quiet + 900*time.Millisecond, 0.9},
+		{4*quiet + time.Second + 10*time.Millisecond, 1},
+	} {
 		waitRedisTime(t, rdb, start.Add(tt.after))
 		if _, d := reserve(t, c, "k2", lim); d.Share != 1 {
 			t.Fatalf("an unthrottled key's share %v", d.Share)
@@ -149,9 +157,6 @@ func TestCallsThrottleAdapts(t *testing.T) {
 		if d.Share < tt.share-1e-6 || d.Share > tt.share+1e-6 {
 			t.Fatalf("after %s: share %v, want %v", tt.after, d.Share, tt.share)
 		}
-	}
-	if ttl := pttl(t, rdb, "herald:rl:{k}:adapt"); ttl < 14*quiet {
-		t.Errorf("adaptive state expires in %s, before it has recovered", ttl)
 	}
 }
 

@@ -188,7 +188,7 @@ func Defaults() Config {
 			MaxWait: Duration(2 * time.Second),
 			Margin:  Duration(10 * time.Millisecond),
 			Adaptive: AdaptiveConfig{
-				Decrease: 0.5, Increase: 0.1, Quiet: Duration(30 * time.Second), Floor: 0.05,
+				Decrease: 0.5, Increase: 0.1, Quiet: Duration(30 * time.Second), Probe: Duration(5 * time.Minute), Floor: 0.05,
 			},
 		},
 		Admin: AdminConfig{Addr: "127.0.0.1:8080"},
@@ -314,6 +314,8 @@ func (c Config) Validate() error {
 			return bad("limiter.adaptive.increase", "must be above 0 and at most 1")
 		case a.Quiet <= 0:
 			return bad("limiter.adaptive.quiet", "must be positive")
+		case a.Probe < 0:
+			return bad("limiter.adaptive.probe", "must not be negative")
 		case a.Floor <= 0 || a.Floor > 1:
 			return bad("limiter.adaptive.floor", "must be above 0 and at most 1")
 		}

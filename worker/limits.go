@@ -79,14 +79,17 @@ type LimiterConfig struct {
 
 // AdaptiveConfig is AIMD on rates: each "too many" from a provider the
 // limiter let through multiplies the rate in force by Decrease (at most
-// once a period); after every Quiet without one it climbs back by Increase
-// of the configured rate, quickly to one step below where it was refused,
-// then ten times slower, never above the configured rate.
+// once a period). After every Quiet without one it climbs back by Increase
+// of the configured rate, up to one step below the rate that was refused;
+// it stays there for Probe, and if the provider refuses nothing by then
+// (its limit went back up) climbs on to the configured rate. While the
+// provider's limit stays low, each probe costs a refusal or two.
 type AdaptiveConfig struct {
 	Disabled bool     `yaml:"disabled"`
 	Decrease float64  `yaml:"decrease"` // default 0.5
 	Increase float64  `yaml:"increase"` // default 0.1
 	Quiet    Duration `yaml:"quiet"`    // default 30s
+	Probe    Duration `yaml:"probe"`    // default 5m
 	// Floor is the lowest share of the configured rate (default 0.05).
 	Floor float64 `yaml:"floor"`
 }
@@ -95,7 +98,7 @@ func (a AdaptiveConfig) adapt() ratelimit.Adapt {
 	if a.Disabled {
 		return ratelimit.Adapt{}
 	}
-	return ratelimit.Adapt{Decrease: a.Decrease, Increase: a.Increase, Quiet: a.Quiet.D(), Floor: a.Floor}
+	return ratelimit.Adapt{Decrease: a.Decrease, Increase: a.Increase, Quiet: a.Quiet.D(), Probe: a.Probe.D(), Floor: a.Floor}
 }
 
 // DefaultLimits are each provider's documented limits (shared/providers.md),
