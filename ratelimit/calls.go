@@ -176,10 +176,12 @@ func (c *Call) Cancel(ctx context.Context) error {
 }
 
 // Throttle tells key's limit that the provider refused a call as "too
-// many" although lim allowed it. The share of lim's rate in force drops by
-// lim.Adapt.Decrease for every caller, unless it already dropped within the
-// period now in force (the refusals that follow at once come from calls
-// admitted before the drop). It returns the share now in force and whether
+// many" although lim allowed it. The share of lim's rate in force drops for
+// every caller: by lim.Adapt.Decrease, and at least to one step below the
+// share of calls the provider took in the last period before refusing,
+// which is where recovery pauses until a probe (see Adapt). It drops at
+// most once a period: the refusals that follow at once come from calls
+// admitted before the drop. It returns the share now in force and whether
 // this call lowered it.
 func (c *Calls) Throttle(ctx context.Context, key string, lim CallLimit) (float64, bool, error) {
 	if err := checkKey(key); err != nil {
@@ -191,8 +193,8 @@ func (c *Calls) Throttle(ctx context.Context, key string, lim CallLimit) (float6
 	if lim.Adapt.Decrease <= 0 {
 		return 1, false, nil
 	}
-	v, err := c.throttle.Run(ctx, c.rdb, []string{keyPrefix + key + kindAdapt},
-		lim.Period.Microseconds(), lim.Adapt.Decrease, lim.Adapt.Increase,
+	v, err := c.throttle.Run(ctx, c.rdb, []string{keyPrefix + key + kindAdapt, keyPrefix + key + kindCalls},
+		lim.N, lim.Period.Microseconds(), lim.Adapt.Decrease, lim.Adapt.Increase,
 		lim.Adapt.Quiet.Microseconds(), lim.Adapt.floor(), lim.Adapt.probe().Microseconds()).Int64Slice()
 	if err != nil {
 		return 0, false, fmt.Errorf("ratelimit: throttle %s: %w", key, err)

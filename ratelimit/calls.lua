@@ -19,13 +19,24 @@ if cool and cool > now then
 end
 local n, base, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local inflight, floor = tonumber(ARGV[5]), tonumber(ARGV[8])
+-- A share f of n per period lets floor(f*n) calls through per period, as a
+-- provider counting calls per period would; below one call, the one call
+-- gets a longer period.
 local f = share(KEYS[3], now, tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[9]))
-local ppm = math.floor(f * 1000000 + 0.5)
-local period = base / f
+local period = base
+if f < 1 then
+  local x = f * n
+  if x >= 1 then
+    n = math.floor(x + 1e-9)
+  else
+    n, period = 1, base / x
+  end
+end
+local ppm = math.floor(n * base / (period * tonumber(ARGV[1])) * 1000000 + 0.5)
 
 -- Trim only what no share down to the floor would count, so a decrease
 -- finds the calls its longer period needs.
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - base / floor)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - base / math.min(1, floor * tonumber(ARGV[1])))
 
 -- since(w): the exclusive lower score bound of a window of w ending now.
 -- Formatted by hand: Lua's own number-to-string keeps 14 digits, too few for
@@ -57,5 +68,5 @@ if burst < n then
   end
 end
 redis.call('ZADD', KEYS[1], now + inflight, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], math.ceil((inflight + base / floor) / 1000))
+redis.call('PEXPIRE', KEYS[1], math.ceil((inflight + base / math.min(1, floor * tonumber(ARGV[1]))) / 1000))
 return {1, n - count - 1, 0, math.max(reset, math.ceil(inflight + period)), ppm}

@@ -118,6 +118,11 @@ func TestCallsThrottleAdapts(t *testing.T) {
 	const quiet = 300 * time.Millisecond
 	lim := ratelimit.CallLimit{N: 10, Period: 100 * time.Millisecond,
 		Adapt: ratelimit.Adapt{Decrease: 0.5, Increase: 0.1, Quiet: quiet, Probe: time.Second}}
+	// The provider refuses after a full window of calls: it allows the
+	// configured rate, so the decrease alone decides.
+	for range lim.N {
+		reserve(t, c, "k", lim)
+	}
 	share, lowered, err := c.Throttle(ctx, "k", lim)
 	if err != nil || share != 0.5 || !lowered {
 		t.Fatalf("first throttle: %v %v %v, want 0.5 lowered", share, lowered, err)
@@ -160,31 +165,58 @@ func TestCallsThrottleAdapts(t *testing.T) {
 	}
 }
 
-// A lowered share stretches the period: with half of 2 per 200ms in force,
-// only 2 calls fit in 400ms.
+// A lowered share lets fewer calls through per period, as a provider
+// counting calls per period would, and below one call stretches the period:
+// a refusal after one call of 2 per 200ms leaves 0.4 of it in force (one
+// step below the half the provider took), one call per 250ms.
 func TestCallsThrottleSpacesCalls(t *testing.T) {
 	ctx := context.Background()
-	rdb := srv.Client(t)
-	c := ratelimit.NewCalls(rdb)
+	c := ratelimit.NewCalls(srv.Client(t))
 	lim := ratelimit.CallLimit{N: 2, Period: 200 * time.Millisecond,
 		Adapt: ratelimit.Adapt{Decrease: 0.5, Increase: 0.1, Quiet: time.Hour}}
 	if _, _, err := c.Throttle(ctx, "k", lim); err != nil {
 		t.Fatal(err)
 	}
-	var answered time.Time
-	for range 2 {
-		call, d := reserve(t, c, "k", lim)
-		if !d.Allowed {
-			t.Fatalf("%+v", d)
-		}
-		if err := call.Done(ctx); err != nil {
-			t.Fatal(err)
-		}
-		answered = redisNow(t, rdb)
+	call, d := reserve(t, c, "k", lim)
+	if !d.Allowed || d.Share != 0.4 {
+		t.Fatalf("%+v, want allowed at share 0.4", d)
 	}
-	waitRedisTime(t, rdb, answered.Add(250*time.Millisecond))
-	if _, d := reserve(t, c, "k", lim); d.Allowed || d.RetryAfter < 100*time.Millisecond {
-		t.Fatalf("250ms after 2 calls: %+v, want denied for the rest of 400ms", d)
+	if err := call.Done(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, d := reserve(t, c, "k", lim); d.Allowed || d.RetryAfter < 240*time.Millisecond || d.RetryAfter > 250*time.Millisecond {
+		t.Fatalf("second call: %+v, want denied for about 250ms", d)
+	}
+}
+
+// A refusal says where the provider's limit is: the calls it took in the
+// last period. The share drops to a step below that, or by the decrease,
+// whichever is lower.
+func TestCallsThrottleBoundBySeen(t *testing.T) {
+	tests := []struct {
+		name  string
+		n     int
+		seen  int
+		share float64
+	}{
+		{"4 of 10 taken: one step below 0.4", 10, 4, 0.3},
+		{"8 of 10 taken: halved", 10, 8, 0.5},
+		{"1 of 1 taken: halved", 1, 1, 0.5},
+		{"none logged: the refused call counts", 1, 0, 0.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ratelimit.NewCalls(srv.Client(t))
+			lim := ratelimit.CallLimit{N: tt.n, Period: time.Second,
+				Adapt: ratelimit.Adapt{Decrease: 0.5, Increase: 0.1, Quiet: time.Hour}}
+			for range tt.seen {
+				reserve(t, c, "k", lim)
+			}
+			share, _, err := c.Throttle(context.Background(), "k", lim)
+			if err != nil || share < tt.share-1e-6 || share > tt.share+1e-6 {
+				t.Fatalf("share %v (%v), want %v", share, err, tt.share)
+			}
+		})
 	}
 }
 
