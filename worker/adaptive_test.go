@@ -18,7 +18,9 @@ import (
 // switchable serves whichever simulator is current, on one address: the
 // provider "changing its limit" mid-test is a second simulator with the
 // other limit taking over.
-type switchable struct{ cur atomic.Pointer[easemobsim.Server] }
+type switchable struct {
+	cur atomic.Pointer[easemobsim.Server]
+}
 
 func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.cur.Load().ServeHTTP(w, r) }
 
