@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -212,17 +214,24 @@ func LoadConfig(path string, environ []string) (Config, error) {
 
 // ReadConfig is LoadConfig without the final Validate.
 func ReadConfig(path string, environ []string) (Config, error) {
-	cfg := Defaults()
+	var b []byte
 	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
 			return Config{}, fmt.Errorf("config: %w", err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return Config{}, fmt.Errorf("config %s: %w", path, err)
-		}
+	}
+	return decodeConfig(b, path, environ)
+}
+
+// decodeConfig is ReadConfig on the file's contents; src names the file in
+// errors.
+func decodeConfig(b []byte, src string, environ []string) (Config, error) {
+	cfg := Defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("config %s: %w", src, err)
 	}
 	if err := applyEnv(&cfg, environ); err != nil {
 		return Config{}, err
@@ -239,9 +248,17 @@ type ConfigError struct {
 func (e *ConfigError) Error() string { return "config: " + e.Key + ": " + e.Rule }
 
 // Validate checks the config and returns a *ConfigError naming the first
-// wrong key.
+// wrong key. It makes every check a worker's start makes except
+// connecting: the Redis options are parsed and the CA file read, the admin
+// address parsed, every account checked. What passes Validate fails at
+// start only because something is unreachable.
 func (c Config) Validate() error {
 	bad := func(key, rule string) error { return &ConfigError{Key: key, Rule: rule} }
+	// Every number first, whatever section it is in (the limiter and the
+	// accounts grow fields): a NaN passes every "< 0" and "> 1" test below.
+	if err := checkNumbers(reflect.ValueOf(c), ""); err != nil {
+		return err
+	}
 	r := c.Redis
 	switch {
 	case r.URL != "" && len(r.Addrs) > 0:
@@ -257,15 +274,24 @@ func (c Config) Validate() error {
 		return bad("redis.cluster", "sentinel (master_name) and cluster are exclusive")
 	}
 	switch {
+	case r.DB < 0:
+		return bad("redis.db", "must not be negative")
 	case r.URL != "" && r.DB != 0:
 		return bad("redis.db", "give the database in the URL (redis://host:6379/2) instead")
+	case r.Cluster && r.DB != 0:
+		return bad("redis.db", "Redis Cluster has only database 0")
 	case r.URL != "" && r.TLS && !strings.HasPrefix(r.URL, "rediss://"):
 		return bad("redis.tls", "a standalone Redis takes TLS from a rediss:// URL")
 	case (r.TLSCAFile != "" || r.TLSServerName != "") && !r.tlsOn():
 		return bad("redis.tls_ca_file", "TLS settings need tls: true or a rediss:// URL")
 	}
-	if c.Concurrency < 1 {
-		return bad("concurrency", "must be at least 1")
+	if r.Configured() {
+		if _, err := r.options(); err != nil {
+			return err
+		}
+	}
+	if c.Concurrency < 1 || c.Concurrency > maxConcurrency {
+		return bad("concurrency", fmt.Sprintf("must be 1 to %d", maxConcurrency))
 	}
 	known := map[string]bool{}
 	for _, p := range tasks.Providers() {
@@ -275,8 +301,8 @@ func (c Config) Validate() error {
 		if !known[q] {
 			return bad("queues."+q, "unknown queue; queues are the providers: feishu, easemob, dingtalk, enos")
 		}
-		if c.Queues[q] < 1 {
-			return bad("queues."+q, "weight must be at least 1")
+		if c.Queues[q] < 1 || c.Queues[q] > maxQueueWeight {
+			return bad("queues."+q, fmt.Sprintf("weight must be 1 to %d", maxQueueWeight))
 		}
 	}
 	if c.ShutdownTimeout <= 0 {
@@ -288,14 +314,15 @@ func (c Config) Validate() error {
 	if c.Retry.Initial <= 0 || c.Retry.Max < c.Retry.Initial {
 		return bad("retry", "needs 0 < initial <= max")
 	}
-	if c.Retry.Multiplier < 1 {
-		return bad("retry.multiplier", "must be at least 1")
+	if c.Retry.Multiplier < 1 || c.Retry.Multiplier > maxMultiplier {
+		return bad("retry.multiplier", fmt.Sprintf("must be 1 to %g", float64(maxMultiplier)))
 	}
 	if c.Retry.Jitter < 0 || c.Retry.Jitter > 1 {
 		return bad("retry.jitter", "must be between 0 and 1")
 	}
-	if c.DeliveredTTL <= 0 {
-		return bad("delivered_ttl", "must be positive")
+	if need, why := c.Retry.markerLife(); c.DeliveredTTL.D() < need {
+		return bad("delivered_ttl", fmt.Sprintf("%s is too short, set at least %s: a delivered-marker must outlive every retry of its task, or a retry after a crash sends again; %s",
+			c.DeliveredTTL.D(), need, why))
 	}
 	if c.Limiter.MaxWait < 0 {
 		return bad("limiter.max_wait", "must not be negative")
@@ -318,6 +345,11 @@ func (c Config) Validate() error {
 			return bad("limiter.adaptive.probe", "must not be negative")
 		case a.Floor <= 0 || a.Floor > 1:
 			return bad("limiter.adaptive.floor", "must be above 0 and at most 1")
+		}
+	}
+	if a := c.Admin.Addr; a != "-" {
+		if err := checkListenAddr(a); err != nil {
+			return bad("admin.addr", err.Error()+` (or "-" for no admin server)`)
 		}
 	}
 	if m := c.Admin.Monitoring; c.Admin.Addr != "-" && !m.Disabled && m.Password == "" && !loopback(c.Admin.Addr) {
@@ -349,12 +381,113 @@ func (c Config) Validate() error {
 		if _, err := a.Location(); err != nil {
 			return bad(key+".zone", err.Error())
 		}
-		if a.Timeout < 0 {
-			return bad(key+".timeout", "must not be negative")
-		}
 		if err := checkLimits(tasks.Easemob, key+".limits", a.Limits); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Bounds past which a value is a typo rather than a choice.
+const (
+	// maxConcurrency: each slot is a goroutine that may hold a Redis
+	// connection and an HTTP call.
+	maxConcurrency = 10000
+	maxQueueWeight = 1000
+	// maxMultiplier: at 10 the delay reaches retry.max within a few
+	// attempts already.
+	maxMultiplier = 10
+)
+
+// Assumptions about a task the worker cannot see from its config: the
+// producer sets them per job.
+const (
+	// defaultMaxRetry is asynq's MaxRetry for a job that sets none.
+	defaultMaxRetry = 25
+	// defaultTaskTimeout is asynq's bound on one attempt of a job that
+	// sets no Timeout.
+	defaultTaskTimeout = 30 * time.Minute
+	// minDeliveredTTL is the floor for delivered_ttl whatever the retry
+	// settings: a job may set a larger MaxRetry, and waits on rate limits
+	// (and open circuits) spend no retries, so no sum of delays bounds a
+	// task's life; a day covers the defaults with room.
+	minDeliveredTTL = 24 * time.Hour
+)
+
+// markerLife is the shortest delivered_ttl these retry settings allow, and
+// how it was reached: asynq's default 25 retries at the longest backoff
+// (+jitter), plus 26 attempts of asynq's default 30-minute timeout, and
+// never below a day.
+func (r RetryConfig) markerLife() (time.Duration, string) {
+	var backoff float64
+	delay := float64(r.Initial)
+	for range defaultMaxRetry {
+		backoff += min(delay, float64(r.Max)) * (1 + r.Jitter)
+		delay *= r.Multiplier
+	}
+	backoff = min(backoff, float64(1<<62)) // durations of centuries, kept in range
+	attempts := (defaultMaxRetry + 1) * defaultTaskTimeout
+	span := time.Duration(min(backoff+float64(attempts), float64(1<<62)))
+	why := fmt.Sprintf("with these retry settings %d retries (asynq's default MaxRetry) wait up to %s, and %d attempts of up to %s (asynq's default Timeout) add %s",
+		defaultMaxRetry, time.Duration(backoff).Round(time.Second), defaultMaxRetry+1, defaultTaskTimeout, attempts)
+	if span < minDeliveredTTL {
+		return minDeliveredTTL, why + fmt.Sprintf(" = %s, and jobs with a larger MaxRetry or long rate-limit waits last longer, so never less than %s",
+			span.Round(time.Second), minDeliveredTTL)
+	}
+	return span.Round(time.Second), why + " = " + span.Round(time.Second).String()
+}
+
+// checkNumbers walks v (a config section, key its YAML path) and refuses a
+// float that is NaN or infinite and a negative duration, naming the key.
+// It reflects over the struct so that fields added later are covered.
+func checkNumbers(v reflect.Value, key string) error {
+	switch {
+	case v.Type() == reflect.TypeFor[Duration]():
+		if v.Int() < 0 {
+			return &ConfigError{Key: key, Rule: "must not be negative"}
+		}
+	case v.Kind() == reflect.Float32 || v.Kind() == reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return &ConfigError{Key: key, Rule: fmt.Sprintf("must be a finite number, not %v", f)}
+		}
+	case v.Kind() == reflect.Struct:
+		for i := range v.NumField() {
+			if tag := yamlName(v.Type().Field(i)); tag != "" {
+				if err := checkNumbers(v.Field(i), join(key, tag)); err != nil {
+					return err
+				}
+			}
+		}
+	case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String:
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, k := range keys {
+			if err := checkNumbers(v.MapIndex(k), join(key, k.String())); err != nil {
+				return err
+			}
+		}
+	case v.Kind() == reflect.Slice:
+		for i := range v.Len() {
+			if err := checkNumbers(v.Index(i), fmt.Sprintf("%s[%d]", key, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkListenAddr checks an address to listen on: host:port with the port
+// 0-65535 (0 picks a free one) and the host empty, a name or an IP.
+func checkListenAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not a host:port address like 127.0.0.1:8080 or :8080", addr)
+	}
+	if strings.ContainsAny(host, " /\\") {
+		return fmt.Errorf("%q: %q is not a host name or IP", addr, host)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("%q: port must be 0-65535", addr)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -169,4 +170,38 @@ func waitDone(ctx context.Context, p *tasks.Producer, ids []string, limit time.D
 		case <-tick.C:
 		}
 	}
+}
+
+// demoAdminAddr settles the demo's admin address before anything starts:
+// a port already taken (another demo, some service on 8080) or port 0 is
+// replaced by a free port on the same host, and the change is said. Demo
+// mode is a throwaway on this machine, so moving is better than failing;
+// a real worker keeps the address it was given and fails if it is taken.
+func demoAdminAddr(cfg *worker.Config, out io.Writer) error {
+	addr := cfg.Admin.Addr
+	if addr == "-" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("admin.addr %q: %w", addr, err)
+	}
+	var taken error
+	if port != "0" {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			return ln.Close()
+		}
+		taken = err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return fmt.Errorf("demo: cannot listen on %s for the admin server: %w (set HERALD_ADMIN_ADDR=127.0.0.1:<port>, or - for none)", addr, err)
+	}
+	cfg.Admin.Addr = ln.Addr().String()
+	if taken != nil {
+		fmt.Fprintf(out, "Admin port %s is not free (%v); the demo's admin server and queue UI use %s instead.\n"+
+			"To choose the port: HERALD_ADMIN_ADDR=127.0.0.1:<port> worker demo\n", port, taken, cfg.Admin.Addr)
+	}
+	return ln.Close()
 }
