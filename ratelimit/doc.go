@@ -17,6 +17,13 @@
 //     in-flight HTTP calls to a provider). Each holder takes a lease that
 //     expires by itself, so a crashed worker cannot keep its slot.
 //
+//   - Calls holds calls to at most N in any rolling period as the provider
+//     counts them on arrival, however late they leave after their permit:
+//     each call counts from its permit until its answer, then from the
+//     answer. It adapts to a provider that refuses calls it allowed
+//     (Throttle: multiplicative decrease, additive recovery). The worker
+//     enforces its rates and windows with it.
+//
 // On top of those, Cooldown carries a provider's own "too many requests" to
 // every replica: once one replica sees a 429 and calls Block, every decision
 // for that key is denied until the cool-down ends.
@@ -45,7 +52,7 @@
 //
 // A caller key such as "easemob:default:push.sync" is stored under
 // "herald:rl:{easemob:default:push.sync}:rate" (":window",
-// ":concurrency", ":cooldown" for the others). The braces are a Redis
+// ":concurrency", ":calls", ":adapt", ":cooldown" for the others). The braces are a Redis
 // Cluster hash tag: all of a key's structures hash to the same slot, which
 // is what lets each script read the cool-down in the same call as its own
 // state. Every stored key expires once it no longer matters, so idle

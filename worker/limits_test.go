@@ -33,9 +33,8 @@ func receivedAt(sim *easemobsim.Server, ep easemobsim.Endpoint) []time.Time {
 	return out
 }
 
-// limitAsync sets the push.async limit. The default headroom stays: it is
-// what keeps arrivals at the provider apart by the full period despite
-// jitter between the limiter's decision and the call.
+// limitAsync sets the push.async limit, with burst 1: calls one period
+// apart, each counted from its answer.
 func limitAsync(rate int, per time.Duration) func(*worker.Config) {
 	return func(c *worker.Config) {
 		a := c.Easemob["default"]
