@@ -10,9 +10,11 @@
 //   - Rate spaces calls out: N per period, with a burst (Easemob push/sync
 //     1/s, DingTalk 20/s, Feishu execute_send 10/min). It implements GCRA
 //     and keeps one timestamp per key.
+//
 //   - Window caps starts in any rolling period, with no double burst at a
 //     boundary (Easemob: 3 push tasks created per 5 minutes). It keeps a
 //     sliding log of start times.
+//
 //   - Concurrency caps how many run at once (Easemob: 3 push tasks running;
 //     in-flight HTTP calls to a provider). Each holder takes a lease that
 //     expires by itself, so a crashed worker cannot keep its slot.
