@@ -5,20 +5,17 @@
 // # Kinds
 //
 // Providers limit callers in three different ways, and each gets its own
-// limiter:
+// limiter; a fourth counts calls the way providers do:
 //
 //   - Rate spaces calls out: N per period, with a burst (Easemob push/sync
 //     1/s, DingTalk 20/s, Feishu execute_send 10/min). It implements GCRA
 //     and keeps one timestamp per key.
-//
 //   - Window caps starts in any rolling period, with no double burst at a
 //     boundary (Easemob: 3 push tasks created per 5 minutes). It keeps a
 //     sliding log of start times.
-//
 //   - Concurrency caps how many run at once (Easemob: 3 push tasks running;
 //     in-flight HTTP calls to a provider). Each holder takes a lease that
 //     expires by itself, so a crashed worker cannot keep its slot.
-//
 //   - Calls holds calls to at most N in any rolling period as the provider
 //     counts them on arrival, however late they leave after their permit:
 //     each call counts from its permit until its answer, then from the
