@@ -82,12 +82,12 @@ func TestLimitAdaptsToProviderLimit(t *testing.T) {
 	w := s.startWorker(t)
 
 	// A backlog that outlasts both phases.
+	began := time.Now()
 	for i := range 300 {
 		s.enqueue(t, &tasks.EasemobPushSingle{Targets: []string{fmt.Sprintf("u%03d", i)}, PushMessage: message("single")})
 	}
 
 	// The effective rate over time, for the log.
-	began := time.Now()
 	var series []string
 	sample := func() {
 		if n := int(time.Since(began) / (250 * time.Millisecond)); n >= len(series) {
