@@ -1,6 +1,14 @@
 // Package providers holds what every provider client shares: the classes a
-// failed call falls into, and the Redis-backed token cache. Each provider has
-// its own package below this one with its client and a simulator of its API.
+// failed call falls into (Error, and Reply.Error to build one from an
+// answer), the HTTP transport sized to the worker's concurrency
+// (NewHTTPClient), one bounded call (Do, Reply.DecodeJSON), request-id
+// extraction, and the Redis-backed token cache. Each provider has its own
+// package below this one with its client and a simulator of its API.
+//
+// A client's Send makes exactly one HTTP call. Retrying is the worker's job,
+// including the one retry after an Unauthorized answer: the client drops
+// the token that call used (TokenCache.Drop) and returns the error, and the
+// worker calls again through its limiter, so every call is counted.
 //
 // Provider packages never import asynq: they say what went wrong (an *Error
 // with a Class) and the worker decides what that means for the task.
@@ -26,8 +34,9 @@ const (
 	// fail the same way again: the job is archived with the provider's code
 	// and message, without retrying.
 	Permanent
-	// Unauthorized means the token was rejected: drop the cached token,
-	// fetch a new one and retry the call once.
+	// Unauthorized means the token was rejected. The client has dropped
+	// the token it used; the worker retries the call once, through its
+	// limiter, and the client fetches a new token for it.
 	Unauthorized
 	// RateLimited means the provider (or Herald's own limiter) said "not
 	// now". It is not a failure: the job is retried after RetryAfter without

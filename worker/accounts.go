@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,7 +35,7 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 			AppName:      a.AppName,
 			ClientID:     a.ClientID,
 			ClientSecret: a.ClientSecret,
-			HTTPClient:   &http.Client{Timeout: timeout},
+			HTTPClient:   providers.NewHTTPClient(timeout, cfg.Concurrency),
 			Tokens:       tokens,
 			Account:      name,
 		})

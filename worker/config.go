@@ -55,6 +55,7 @@ type Config struct {
 	Limiter LimiterConfig `yaml:"limiter"`
 
 	Admin AdminConfig `yaml:"admin"`
+	API   APIConfig   `yaml:"api"`
 	Log   LogConfig   `yaml:"log"`
 
 	// Easemob maps account names to Easemob apps.
@@ -354,6 +355,9 @@ func (c Config) Validate() error {
 	}
 	if m := c.Admin.Monitoring; c.Admin.Addr != "-" && !m.Disabled && m.Password == "" && !loopback(c.Admin.Addr) {
 		return bad("admin.monitoring.password", "required when admin.addr is not a loopback address (or set admin.monitoring.disabled)")
+	}
+	if err := c.API.validate(); err != nil {
+		return err
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return bad("log.level", err.Error())

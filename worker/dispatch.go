@@ -93,6 +93,12 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // the provider answers settles the limits (see limiter.settle): a "too many
 // requests" becomes a cool-down every replica honours and a lower rate.
 //
+// Every call to the provider passes the limiter, retries included: a
+// client's Send makes one HTTP call, so when a token is rejected
+// (Unauthorized; the client has dropped it) the call is made once more here
+// with a new permit, and the client fetches a new token for it. Retrying on
+// the old permit would put two calls inside one rate period.
+//
 // A job told "not now" is normally handed back to the queue, but asynq
 // archives a task whose retries are spent even when its error is not a
 // failure. So a job on its last attempt waits in the handler instead, for
@@ -100,6 +106,7 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, job tasks.Job) (any, error) {
 	action := actionOf(info.typ)
 	lastChance := info.attempt >= info.maxRetry
+	reauthorized := false
 	for {
 		maxWait := d.limiter.maxWait
 		if deadline, ok := ctx.Deadline(); ok && lastChance {
@@ -112,7 +119,19 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 		result, err := acct.Sender.Send(ctx, job)
 		err = d.limiter.settle(ctx, info, acct, job, permit, err)
 		var pe *providers.Error
-		if err == nil || !errors.As(err, &pe) || pe.Class != providers.RateLimited {
+		if err == nil || !errors.As(err, &pe) {
+			return result, err
+		}
+		switch pe.Class {
+		case providers.Unauthorized:
+			if reauthorized {
+				return nil, err
+			}
+			reauthorized = true
+			info.log.Info().Str("code", pe.Code).Msg("token rejected; calling again with a new token, through the limits")
+			continue
+		case providers.RateLimited:
+		default:
 			return result, err
 		}
 		if deadline, ok := ctx.Deadline(); !lastChance || !ok || time.Until(deadline) < pe.RetryAfter {

@@ -1,6 +1,10 @@
 package worker
 
 import (
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -52,6 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"provider", "scope", "limit"}),
 	}
 	reg.MustRegister(m.jobs, m.failures, m.latency, m.limiter, m.throttle, m.rate)
+	reg.MustRegister(newBuildInfo())
 	return m
 }
 
@@ -90,31 +95,111 @@ func (m *Metrics) throttled(p tasks.Provider, typ string) {
 	m.throttle.WithLabelValues(string(p), typ).Inc()
 }
 
-// queueCollector reports queue sizes by state at scrape time, straight from
-// asynq, so every replica reports the same shared queues.
+// queueCollector reports queue sizes by state, and the age of each queue's
+// oldest pending task, at scrape time, straight from asynq, so every
+// replica reports the same shared queues. It also says whether Redis
+// answered (herald_redis_up).
+//
+// When Redis does not answer, the queue gauges keep the values of the last
+// good scrape rather than vanish: a dashboard then shows the last known
+// depth beside herald_redis_up 0, and an alert on queue depth does not
+// resolve itself because Redis went away. Alert on herald_redis_up too.
 type queueCollector struct {
-	insp *asynq.Inspector
-	size *prometheus.Desc
+	insp   *asynq.Inspector
+	size   *prometheus.Desc
+	oldest *prometheus.Desc
+	up     *prometheus.Desc
+
+	mu   sync.Mutex
+	last []prometheus.Metric // the queue gauges of the last good scrape
 }
 
 func newQueueCollector(insp *asynq.Inspector) *queueCollector {
-	return &queueCollector{insp: insp, size: prometheus.NewDesc(
-		"herald_queue_tasks", "Tasks in each provider queue by state.", []string{"queue", "state"}, nil)}
+	return &queueCollector{
+		insp: insp,
+		size: prometheus.NewDesc(
+			"herald_queue_tasks", "Tasks in each provider queue by state.", []string{"queue", "state"}, nil),
+		oldest: prometheus.NewDesc(
+			"herald_queue_oldest_pending_seconds",
+			"Age of the oldest pending task in each provider queue: how long the next job has waited for a worker. 0 when none is pending.",
+			[]string{"queue"}, nil),
+		up: prometheus.NewDesc(
+			"herald_redis_up", "1 if Redis answered this scrape, 0 if not (queue gauges then repeat their last values).", nil, nil),
+	}
 }
 
-func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.size }
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.size
+	ch <- c.oldest
+	ch <- c.up
+}
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	metrics, err := c.read()
+	up := 1.0
+	if err != nil {
+		up, metrics = 0, c.last
+	} else {
+		c.last = metrics
+	}
+	for _, m := range metrics {
+		ch <- m
+	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up)
+}
+
+// read asks Redis for every provider queue's figures. An error means Redis
+// did not answer.
+func (c *queueCollector) read() ([]prometheus.Metric, error) {
+	// One cheap round trip first: the queues that exist (a queue nobody
+	// has used yet does not), and a Redis that is down costs one timeout
+	// per scrape, not one per queue.
+	queues, err := c.insp.Queues()
+	if err != nil {
+		return nil, err
+	}
+	var out []prometheus.Metric
 	for _, p := range tasks.Providers() {
+		if !slices.Contains(queues, p.Queue()) {
+			continue
+		}
 		q, err := c.insp.GetQueueInfo(p.Queue())
 		if err != nil {
-			continue // a queue nobody has used yet does not exist
+			return nil, err
 		}
 		for state, n := range map[string]int{
 			"pending": q.Pending, "active": q.Active, "scheduled": q.Scheduled,
 			"retry": q.Retry, "archived": q.Archived, "completed": q.Completed,
 		} {
-			ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(n), p.Queue(), state)
+			out = append(out, prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(n), p.Queue(), state))
+		}
+		out = append(out, prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, q.Latency.Seconds(), p.Queue()))
+	}
+	return out, nil
+}
+
+// newBuildInfo is herald_build_info: always 1, labelled with what this
+// binary was built from, so a dashboard can show which version each
+// replica runs and when a rollout has finished.
+func newBuildInfo() prometheus.Collector {
+	version, revision := "(devel)", "unknown"
+	goVersion := runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && s.Value != "" {
+				revision = s.Value
+			}
 		}
 	}
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "herald_build_info",
+		Help: "Always 1; the labels say which Herald build this process runs.",
+	}, []string{"version", "revision", "go_version"})
+	g.WithLabelValues(version, revision, goVersion).Set(1)
+	return g
 }

@@ -114,6 +114,14 @@ func (w *Worker) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	stopAPI, err := w.startAPI(adminErr)
+	if err != nil {
+		if admin != nil {
+			admin.Close()
+		}
+		return err
+	}
+	defer stopAPI()
 	if err := w.srv.Start(w.Handler()); err != nil {
 		if admin != nil {
 			admin.Close()

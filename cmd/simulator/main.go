@@ -5,6 +5,11 @@
 //	go run ./cmd/simulator -provider easemob -addr 127.0.0.1:9100 \
 //		-org herald -app demo -client-id demo-client-id -client-secret-file secret.txt
 //
+// Beside the provider's API, every simulator serves simkit's control
+// endpoints under /_sim/ (faults, calls, records, token revocation, limits,
+// reset), so the demo, benchmarks and tests in other processes can drive it
+// with simkit.Control.
+//
 // The secret comes from -client-secret-file, else the environment variable
 // HERALD_SIM_CLIENT_SECRET, else the simulator's obvious default. It is never
 // logged. The command logs one JSON line saying where it listens, and shuts
@@ -63,7 +68,8 @@ type simulator struct {
 }
 
 // simulators lists the providers that have one. Adding a provider is one
-// entry here and one file like easemob.go.
+// entry here and one file like easemob.go whose server embeds a
+// *simkit.Kit (which gives it Start, Shutdown and the control endpoints).
 func simulators() map[string]simulator {
 	return map[string]simulator{
 		"easemob": easemobSimulator(),

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/providers/simkit"
 )
 
 // logBuffer is an io.Writer the test can read while run writes.
@@ -131,5 +134,54 @@ func TestRejectsBadFlags(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// The simulator process is driven from outside through simkit's control
+// endpoints: a fault injected over HTTP hits the next call, and the calls,
+// records and token count can be read back.
+func TestControlEndpointsServed(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs logBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-provider", "easemob", "-addr", "127.0.0.1:0"}, func(string) string { return "" }, &logs)
+	}()
+	base, _ := logs.listening(t)["base_url"].(string)
+	ctl := &simkit.Control{URL: base}
+
+	if err := ctl.Inject(ctx, simkit.Fault{Kind: simkit.FaultStatus, Endpoint: "token", Status: 503, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	token := func() int {
+		body := `{"grant_type":"client_credentials","client_id":"demo-client-id","client_secret":"demo-client-secret"}`
+		resp, err := http.Post(base+"/herald/demo/token", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := token(); st != 503 {
+		t.Fatalf("token with a 503 fault injected over HTTP: HTTP %d", st)
+	}
+	if st := token(); st != 200 {
+		t.Fatalf("token after the fault: HTTP %d", st)
+	}
+	calls, err := ctl.Calls(ctx)
+	if err != nil || len(calls) != 2 || calls[0].Status != 503 || calls[0].Fault != simkit.FaultStatus || calls[1].Status != 200 {
+		t.Fatalf("calls %+v, %v", calls, err)
+	}
+	if n, err := ctl.TokensIssued(ctx); err != nil || n != 1 {
+		t.Fatalf("tokens issued %d, %v; want 1", n, err)
+	}
+	var recs []easemobsim.Record
+	if err := ctl.Records(ctx, &recs); err != nil || len(recs) != 0 {
+		t.Fatalf("records %+v, %v", recs, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }

@@ -15,12 +15,10 @@
 package easemob
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,13 +40,6 @@ const DefaultTimeout = 30 * time.Second
 // Asking sooner mostly hits the same wall.
 const DefaultTaskLimitRetryAfter = 100 * time.Second
 
-// Limits on what the client reads back: Easemob's replies are small, and a
-// runaway body must not exhaust a worker's memory.
-const (
-	maxReplyBytes = 1 << 20
-	maxErrorBytes = 16 << 10
-)
-
 // Config is one Easemob app's connection.
 type Config struct {
 	// BaseURL is the app's REST host, e.g. "https://a1.easemob.com". The
@@ -64,8 +55,13 @@ type Config struct {
 	// default).
 	TokenTTL time.Duration
 
-	// HTTPClient makes the calls. Nil means a client with DefaultTimeout.
+	// HTTPClient makes the calls. Nil means
+	// providers.NewHTTPClient(DefaultTimeout, MaxConns).
 	HTTPClient *http.Client
+	// MaxConns is how many calls may run at once (the worker's
+	// concurrency), to keep that many connections open when HTTPClient is
+	// nil. Zero keeps Go's default of 2 idle per host.
+	MaxConns int
 	// Tokens caches the app token. Use one Redis-backed cache for every
 	// replica: Easemob bans apps that request tokens too often. Nil means
 	// a cache in this process only (fine for tests, the demo and CLIs;
@@ -117,7 +113,7 @@ type Client struct {
 func New(cfg Config) *Client {
 	c := &Client{cfg: cfg, cfgErr: cfg.Validate(), http: cfg.HTTPClient, tokens: cfg.Tokens}
 	if c.http == nil {
-		c.http = &http.Client{Timeout: DefaultTimeout}
+		c.http = providers.NewHTTPClient(DefaultTimeout, cfg.MaxConns)
 	}
 	if c.tokens == nil {
 		c.tokens = providers.NewTokenCache(nil)
@@ -132,8 +128,10 @@ func New(cfg Config) *Client {
 }
 
 // post sends body as JSON to path with the app token, decodes a 200 reply
-// into out, and maps anything else to a *providers.Error. A 401 drops the
-// cached token, fetches a new one and tries once more.
+// into out, and maps anything else to a *providers.Error. It makes exactly
+// one call: on 401 it drops the token it used and returns the Unauthorized
+// error, and the worker calls again through its limiter, so the retry is
+// counted like any call.
 func (c *Client) post(ctx context.Context, op, path string, body, out any) error {
 	if c.cfgErr != nil {
 		return &providers.Error{Provider: Provider, Op: op, Class: providers.Permanent, Code: "config", Message: c.cfgErr.Error()}
@@ -142,63 +140,38 @@ func (c *Client) post(ctx context.Context, op, path string, body, out any) error
 	if err != nil {
 		return err
 	}
-	for attempt := 1; ; attempt++ {
-		tok, err := c.token(ctx)
-		if err != nil {
-			return err
-		}
-		err = c.send(ctx, op, path, tok, b, out)
-		if providers.ClassOf(err) != providers.Unauthorized || attempt == 2 {
-			return err
-		}
+	tok, err := c.token(ctx)
+	if err != nil {
+		return err
+	}
+	err = c.send(ctx, op, path, tok, b, out)
+	if providers.ClassOf(err) == providers.Unauthorized {
 		// Only the token this call used is dropped: another replica may
 		// already have stored a fresh one.
 		if derr := c.tokens.Drop(ctx, c.tokenKey, tok); derr != nil {
 			return errors.Join(err, derr)
 		}
 	}
+	return err
 }
 
 // send makes one HTTP call.
 func (c *Client) send(ctx context.Context, op, path, token string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return &providers.Error{Provider: Provider, Op: op, Class: providers.Permanent, Code: "request", Message: "build request", Err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
+	h := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		h.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := c.http.Do(req)
+	rep, err := providers.Do(ctx, c.http, providers.Request{
+		Provider: Provider, Op: op, URL: c.base + path, Header: h, Body: body,
+	})
 	if err != nil {
-		return providers.TransportError(Provider, op, err)
+		return err
 	}
-	defer func() {
-		// Drain a little so the connection can be reused.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		resp.Body.Close()
-	}()
-	if resp.StatusCode != http.StatusOK {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
-		return c.errorFrom(op, resp, raw)
+	if rep.Status != http.StatusOK {
+		return c.errorFrom(rep)
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
-	if err != nil {
-		return providers.TransportError(Provider, op, err)
-	}
-	if len(raw) > maxReplyBytes {
-		return &providers.Error{Provider: Provider, Op: op, Class: providers.Transient, Status: resp.StatusCode, Code: "reply_too_large", Message: "reply exceeds 1 MiB"}
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // task ids are Longs beyond float64's 2^53
-	if err := dec.Decode(out); err != nil {
-		// Easemob accepted the call but its answer is unreadable: the push
-		// may have gone out, so a retry could duplicate it. Transient all
-		// the same; the delivered-marker is the worker's defence.
-		return &providers.Error{Provider: Provider, Op: op, Class: providers.Transient, Status: resp.StatusCode, Code: "bad_reply", Message: "decode reply", Err: err}
-	}
-	return nil
+	// Task ids are Longs beyond float64's 2^53: DecodeJSON keeps them.
+	return rep.DecodeJSON(out)
 }
 
 func marshal(op string, body any) ([]byte, error) {

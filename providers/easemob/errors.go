@@ -3,7 +3,6 @@ package easemob
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +25,7 @@ type errorReply struct {
 // The class follows providers.md section B (codes documented, policy
 // Herald's):
 //
-//	401 (unauthorized, auth_bad_access_token)       Unauthorized: new token, retry once
+//	401 (unauthorized, auth_bad_access_token)       Unauthorized: the worker retries once with a new token
 //	429 reach_limit                                  RateLimited
 //	429 resource_limited (free edition's cap)        Permanent
 //	403 LimitException "limit request" (task caps)   RateLimited, RetryAfter ~100 s
@@ -43,29 +42,17 @@ type errorReply struct {
 // outage forever without ever archiving the job.
 //
 // A Retry-After header, when present, becomes RetryAfter whatever the class.
-func (c *Client) errorFrom(op string, resp *http.Response, raw []byte) *providers.Error {
+func (c *Client) errorFrom(rep *providers.Reply) *providers.Error {
 	var body errorReply
-	_ = json.Unmarshal(raw, &body) // a non-JSON body (a gateway's HTML) leaves it empty
+	_ = json.Unmarshal(rep.Body, &body) // a non-JSON body (a gateway's HTML) leaves it empty
 	exc := shortName(body.Exception)
-	e := &providers.Error{
-		Provider: Provider,
-		Op:       op,
-		Status:   resp.StatusCode,
-		Code:     body.Error,
-		Message:  body.Description,
+	code := body.Error
+	if code == "" {
+		code = exc
 	}
-	if e.Code == "" {
-		e.Code = exc
-	}
-	if e.Message == "" {
-		e.Message = http.StatusText(resp.StatusCode)
-	}
-	retryAfter, hasRetryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	e.Class = classify(resp.StatusCode, body.Error, exc, hasRetryAfter)
-	switch {
-	case hasRetryAfter:
-		e.RetryAfter = retryAfter
-	case e.Class == providers.RateLimited && isLimitException(body.Error, exc):
+	_, hasRetryAfter := providers.ParseRetryAfter(rep.Header.Get("Retry-After"), time.Now())
+	e := rep.Error(classify(rep.Status, body.Error, exc, hasRetryAfter), code, body.Description)
+	if !hasRetryAfter && e.Class == providers.RateLimited && isLimitException(body.Error, exc) {
 		e.RetryAfter = c.taskLimitRetryAfter()
 	}
 	return e
@@ -108,19 +95,4 @@ func shortName(exc string) string {
 		return exc[i+1:]
 	}
 	return exc
-}
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }

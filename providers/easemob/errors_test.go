@@ -155,60 +155,97 @@ func TestErrorBodies(t *testing.T) {
 	}
 }
 
-func TestUnauthorizedRefetchesAndRetriesOnce(t *testing.T) {
-	rdb := srv.Client(t)
-	c, sim := setup(t, relaxed(easemobsim.Options{}), func(cfg *easemob.Config) { cfg.Tokens = providers.NewTokenCache(rdb) })
-	if _, err := c.PushSingle(t.Context(), single("u1")); err != nil {
-		t.Fatal(err)
+// Send makes exactly one HTTP call, even when it is answered 401: the
+// retry with a new token is the worker's, through its limiter. The client
+// drops the token it used, so the worker's next call fetches a new one.
+func TestUnauthorizedIsOneCallAndDropsTheToken(t *testing.T) {
+	tests := []struct {
+		ep  easemobsim.Endpoint
+		job tasks.Job
+	}{
+		{easemobsim.PushSync, &tasks.EasemobPushSync{Target: "u1", PushMessage: tasks.PushMessage{Title: "t", Content: "c"}}},
+		{easemobsim.PushAsync, &tasks.EasemobPushAsync{Target: "u1", PushMessage: tasks.PushMessage{Title: "t", Content: "c"}}},
+		{easemobsim.PushSingle, single("u1")},
+		{easemobsim.PushLabel, &tasks.EasemobPushLabel{Targets: []string{"vip"}, PushMessage: tasks.PushMessage{Title: "t", Content: "c"}}},
+		{easemobsim.PushTask, &tasks.EasemobPushTask{PushMessage: tasks.PushMessage{Title: "t", Content: "c"}}},
 	}
-	first := rdb.Get(t.Context(), "herald:token:{easemob:default}").Val()
-	if first == "" {
-		t.Fatal("token not cached in Redis")
-	}
-	sim.RevokeTokens() // the cached token is now rejected with 401
+	for _, tt := range tests {
+		t.Run(string(tt.ep), func(t *testing.T) {
+			rdb := srv.Client(t)
+			c, sim := setup(t, relaxed(easemobsim.Options{}), func(cfg *easemob.Config) { cfg.Tokens = providers.NewTokenCache(rdb) })
+			key := "herald:token:{easemob:default}"
+			if _, err := c.Send(t.Context(), tt.job); err != nil {
+				t.Fatal(err)
+			}
+			first := rdb.Get(t.Context(), key).Val()
+			if first == "" {
+				t.Fatal("token not cached in Redis")
+			}
+			sim.RevokeTokens() // the cached token is now rejected with 401
 
-	if _, err := c.PushSingle(t.Context(), single("u2")); err != nil {
-		t.Fatalf("after a 401 the call should succeed with a new token: %v", err)
-	}
-	if n := sim.TokensIssued(); n != 2 {
-		t.Fatalf("%d tokens fetched, want 2", n)
-	}
-	second := rdb.Get(t.Context(), "herald:token:{easemob:default}").Val()
-	if second == "" || second == first {
-		t.Fatal("the rejected token is still cached")
-	}
-	var statuses []int
-	for _, call := range sim.Calls() {
-		if call.Endpoint == easemobsim.PushSingle {
-			statuses = append(statuses, call.Status)
-		}
-	}
-	if fmt.Sprint(statuses) != "[200 401 200]" {
-		t.Fatalf("push.single statuses %v, want [200 401 200]", statuses)
-	}
-	if got := sim.Received(); len(got) != 2 || got[1].Targets[0] != "u2" {
-		t.Fatalf("received %+v", got)
+			res, err := c.Send(t.Context(), tt.job)
+			pe := providerError(t, err)
+			if res != nil || pe.Class != providers.Unauthorized || pe.Status != 401 {
+				t.Fatalf("got %v, %+v; want no result and an Unauthorized error", res, pe)
+			}
+			var statuses []int
+			for _, call := range sim.Calls() {
+				if call.Endpoint == tt.ep {
+					statuses = append(statuses, call.Status)
+				}
+			}
+			if fmt.Sprint(statuses) != "[200 401]" {
+				t.Fatalf("%s statuses %v, want [200 401]: one call, no retry inside Send", tt.ep, statuses)
+			}
+			if got := rdb.Get(t.Context(), key).Val(); got == first {
+				t.Fatal("the rejected token is still cached")
+			}
+			if strings.Contains(err.Error(), first) {
+				t.Fatal("the token is in the error text")
+			}
+
+			// The worker's retry: a new token, one more call.
+			if _, err := c.Send(t.Context(), tt.job); err != nil {
+				t.Fatalf("the call after a 401 should fetch a new token and succeed: %v", err)
+			}
+			if n := sim.TokensIssued(); n != 2 {
+				t.Fatalf("%d tokens fetched, want 2", n)
+			}
+			if n := len(sim.Received()); n != 2 {
+				t.Fatalf("%d notifications received, want 2", n)
+			}
+		})
 	}
 }
 
-func TestSecondUnauthorizedIsAnError(t *testing.T) {
+// A 401 drops only the token the call used: a newer one another replica
+// stored meanwhile stays cached.
+func TestUnauthorizedKeepsAnotherReplicasToken(t *testing.T) {
 	rdb := srv.Client(t)
 	c, sim := setup(t, relaxed(easemobsim.Options{}), func(cfg *easemob.Config) { cfg.Tokens = providers.NewTokenCache(rdb) })
-	sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultStatus, Endpoint: easemobsim.PushSingle, Status: 401, Count: 3})
-	_, err := c.PushSingle(t.Context(), single("u1"))
-	pe := providerError(t, err)
-	if pe.Class != providers.Unauthorized || pe.Status != 401 || pe.Code != "auth_bad_access_token" {
-		t.Fatalf("error %+v, want unauthorized auth_bad_access_token", pe)
+	key := "herald:token:{easemob:default}"
+	if _, err := c.PushSingle(t.Context(), single("u1")); err != nil {
+		t.Fatal(err)
 	}
-	if n := sim.TokensIssued(); n != 2 {
-		t.Fatalf("%d tokens fetched, want 2 (one, then one after the first 401)", n)
+	// While the next call is in flight (held by injected latency), another
+	// replica stores a fresh token; then the call is answered 401.
+	sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultLatency, Endpoint: easemobsim.PushSingle, Count: 1, Delay: 300 * time.Millisecond})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.PushSingle(context.Background(), single("u2"))
+		errc <- err
+	}()
+	waitFor(t, "the call to take the latency fault", func() bool { return len(sim.Faults()) == 0 })
+	sim.RevokeTokens()
+	ttl := rdb.TTL(t.Context(), key).Val()
+	if err := rdb.Set(t.Context(), key, "fresh-from-another-replica", ttl).Err(); err != nil {
+		t.Fatal(err)
 	}
-	if left := sim.Faults(); len(left) != 1 || left[0].Count != 1 {
-		t.Fatalf("faults left %+v: the call should have been tried exactly twice", left)
+	if err := <-errc; providers.ClassOf(err) != providers.Unauthorized {
+		t.Fatalf("err = %v, want Unauthorized", err)
 	}
-	tok := rdb.Get(t.Context(), "herald:token:{easemob:default}").Val()
-	if tok == "" || strings.Contains(err.Error(), tok) {
-		t.Fatalf("token missing from the cache, or present in the error: %v", err)
+	if got := rdb.Get(t.Context(), key).Val(); got != "fresh-from-another-replica" {
+		t.Fatalf("cached token %q: the 401 dropped another replica's token", got)
 	}
 }
 
@@ -217,9 +254,12 @@ func TestTransportFailuresAreTransient(t *testing.T) {
 		name    string
 		kind    easemobsim.FaultKind
 		wantMsg string
+		// delivered: the provider acted though no reply came (in doubt).
+		delivered bool
 	}{
-		{"timeout", easemobsim.FaultHang, "timed out"},
-		{"dropped connection", easemobsim.FaultDrop, "request failed"},
+		{"timeout", easemobsim.FaultHang, "timed out", false},
+		{"dropped connection", easemobsim.FaultDrop, "request failed", false},
+		{"dropped after processing", easemobsim.FaultDropAfter, "request failed", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,8 +276,12 @@ func TestTransportFailuresAreTransient(t *testing.T) {
 			if pe.Class != providers.Transient || pe.Status != 0 || pe.Message != tt.wantMsg || pe.Err == nil {
 				t.Fatalf("error %+v, want transient %q with a cause", pe, tt.wantMsg)
 			}
-			if len(sim.Received()) != 1 {
-				t.Fatal("the failed push was received")
+			want := 1
+			if tt.delivered {
+				want = 2
+			}
+			if got := len(sim.Received()); got != want {
+				t.Fatalf("%d notifications received, want %d", got, want)
 			}
 		})
 	}

@@ -1,11 +1,12 @@
 package easemobsim
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/herald-dispatch/herald/providers/simkit"
 )
 
 // token answers POST /{org}/{app}/token: body {grant_type:
@@ -13,7 +14,7 @@ import (
 // expires_in, application} (no envelope). A wrong credential is HTTP 400
 // {"error":"invalid_grant","error_description":"client_id does not match"}.
 func (s *Server) token(c *call) {
-	if !s.allow(Token) {
+	if !s.Allow(Token) {
 		c.fail(http.StatusTooManyRequests, errReachLimit())
 		return
 	}
@@ -36,8 +37,8 @@ func (s *Server) token(c *call) {
 	grant := func(why string) {
 		// The token endpoint's errors are plain OAuth bodies: error and
 		// error_description only.
+		simkit.Note(c.r, "invalid_grant")
 		c.writeJSON(http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": why})
-		s.record(Call{Endpoint: Token, Method: c.r.Method, Path: c.r.URL.Path, Status: http.StatusBadRequest, Error: "invalid_grant", At: s.now()})
 	}
 	switch {
 	case str("grant_type") != "client_credentials":
@@ -66,23 +67,13 @@ func (s *Server) token(c *call) {
 		ttl = time.Duration(n) * time.Second
 	}
 
-	tok := "YWMt" + strings.TrimRight(base64.URLEncoding.EncodeToString([]byte(randomHex(40))), "=")
-	now := s.now()
-	var exp time.Time
-	if ttl > 0 {
-		exp = now.Add(ttl)
-	}
-	s.mu.Lock()
-	s.tokens[tok] = exp
-	s.issued++
-	s.mu.Unlock()
+	tok, _ := s.IssueToken("app", ttl)
 
 	c.writeJSON(http.StatusOK, struct {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int64  `json:"expires_in"`
 		Application string `json:"application"`
 	}{tok, int64(ttl / time.Second), s.application})
-	s.record(Call{Endpoint: Token, Method: c.r.Method, Path: c.r.URL.Path, Status: http.StatusOK, At: now})
 }
 
 // authorized checks the Bearer token and answers 401 itself when it is bad,
@@ -100,34 +91,15 @@ func (s *Server) authorized(c *call) bool {
 		c.fail(http.StatusUnauthorized, errBadToken())
 		return false
 	}
-	s.mu.Lock()
-	exp, known := s.tokens[tok]
-	s.mu.Unlock()
-	switch {
-	case !known:
+	switch _, state := s.CheckToken(tok); state {
+	case simkit.TokenUnknown:
 		e := errBadToken()
 		e.Description = "Unable to authenticate"
 		c.fail(http.StatusUnauthorized, e)
 		return false
-	case !exp.IsZero() && !s.now().Before(exp):
+	case simkit.TokenExpired:
 		c.fail(http.StatusUnauthorized, errExpiredToken())
 		return false
 	}
 	return true
-}
-
-// RevokeTokens forgets every token issued so far, as if the app's tokens
-// had been reset: the next call with one is answered 401.
-func (s *Server) RevokeTokens() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.tokens)
-}
-
-// TokensIssued is how many tokens the server has handed out since New or
-// Reset.
-func (s *Server) TokensIssued() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.issued
 }

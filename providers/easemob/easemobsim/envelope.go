@@ -2,14 +2,14 @@ package easemobsim
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"time"
+
+	"github.com/herald-dispatch/herald/providers/simkit"
 )
 
 // apiError is Easemob's error body:
@@ -119,8 +119,8 @@ type call struct {
 // fail answers with an error body and records the call.
 func (c *call) fail(status int, e apiError) {
 	e.Timestamp = c.s.now().UnixMilli()
+	simkit.Note(c.r, e.Error)
 	c.writeJSON(status, e)
-	c.s.record(Call{Endpoint: c.ep, Method: c.r.Method, Path: c.r.URL.Path, Status: status, Error: e.Error, At: c.s.now()})
 }
 
 // ok answers 200 with the {timestamp, data, duration} envelope.
@@ -130,7 +130,6 @@ func (c *call) ok(data any) {
 		Data      any   `json:"data"`
 		Duration  int64 `json:"duration"`
 	}{c.s.now().UnixMilli(), data, time.Since(c.start).Milliseconds()})
-	c.s.record(Call{Endpoint: c.ep, Method: c.r.Method, Path: c.r.URL.Path, Status: http.StatusOK, At: c.s.now()})
 }
 
 func (c *call) writeJSON(status int, v any) {
@@ -190,15 +189,4 @@ func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 		return nil, fmt.Errorf("trailing data after the JSON object")
 	}
 	return m, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func randomUUID() string {
-	h := randomHex(16)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }

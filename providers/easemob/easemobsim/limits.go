@@ -6,30 +6,6 @@ import (
 	"time"
 )
 
-// allow admits one call to ep under its QPS limit: at most n accepted calls
-// in any sliding second. Calls it refuses do not count.
-func (s *Server) allow(ep Endpoint) bool {
-	limit, ok := s.opts.QPS[ep]
-	if !ok || limit < 0 {
-		return true
-	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	hits := s.hits[ep]
-	cut := 0
-	for cut < len(hits) && !hits[cut].After(now.Add(-time.Second)) {
-		cut++
-	}
-	hits = hits[cut:]
-	if len(hits) >= limit {
-		s.hits[ep] = hits
-		return false
-	}
-	s.hits[ep] = append(hits, now)
-	return true
-}
-
 type taskKind int
 
 const (

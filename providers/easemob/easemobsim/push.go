@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+
+	"github.com/herald-dispatch/herald/providers/simkit"
 )
 
 // pushStatus is one entry of push/sync's and push/async's data list.
@@ -25,7 +27,7 @@ func (s *Server) pushOne(c *call, ep Endpoint, target string, body []byte) {
 		PushMessage: req.pushMessage, Body: body, At: s.now(),
 	}
 	if ep == PushAsync {
-		s.accept(rec)
+		s.Record(rec)
 		// The async data is documented as "" (the notification's content,
 		// empty in every example).
 		c.ok([]map[string]string{{"pushStatus": "ASYNC_SUCCESS", "data": "", "desc": "success"}})
@@ -33,7 +35,7 @@ func (s *Server) pushOne(c *call, ep Endpoint, target string, body []byte) {
 	}
 	st := s.syncOutcome(target, req.strategy)
 	rec.Results = map[string]string{target: st.PushStatus}
-	s.accept(rec)
+	s.Record(rec)
 	c.ok([]pushStatus{st})
 }
 
@@ -54,7 +56,7 @@ func (s *Server) syncOutcome(user string, strategy *int) pushStatus {
 		"data": map[string]any{
 			"expireTokens": []string{},
 			"sendResult":   true,
-			"requestId":    randomHex(8) + "-" + randomHex(16),
+			"requestId":    simkit.RandomHex(8) + "-" + simkit.RandomHex(16),
 			"failTokens":   []string{},
 			"msgCode":      200,
 		},
@@ -79,7 +81,7 @@ func (s *Server) pushSingle(c *call, body []byte) {
 	if !ok {
 		return
 	}
-	s.accept(Record{
+	s.Record(Record{
 		Endpoint: PushSingle, Targets: req.targets, Strategy: req.strategy,
 		PushMessage: req.pushMessage, Body: body, At: s.now(),
 	})
@@ -109,7 +111,7 @@ func (s *Server) pushLabel(c *call, body []byte) {
 		c.fail(http.StatusForbidden, errLimit())
 		return
 	}
-	s.accept(Record{
+	s.Record(Record{
 		Endpoint: PushLabel, Targets: req.targets, Strategy: req.strategy, PushMessage: req.pushMessage,
 		StartDate: req.startDate, TaskID: strconv.FormatInt(id, 10), Body: body, At: s.now(),
 	})
@@ -128,7 +130,7 @@ func (s *Server) pushTask(c *call, body []byte) {
 		c.fail(http.StatusForbidden, errLimit())
 		return
 	}
-	s.accept(Record{
+	s.Record(Record{
 		Endpoint: PushTask, Strategy: req.strategy, PushMessage: req.pushMessage,
 		StartDate: req.startDate, TaskID: strconv.FormatInt(id, 10), Body: body, At: s.now(),
 	})

@@ -6,9 +6,14 @@
 // It issues and checks app tokens, validates bodies the way the real API
 // does, answers with Easemob's envelopes and error bodies, enforces the
 // per-endpoint QPS limits and the push-task caps, and records every accepted
-// notification so a test can assert on exactly what was delivered. Faults
-// (latency, error statuses, hung requests, dropped connections) can be
-// injected per endpoint.
+// notification so a test can assert on exactly what was delivered.
+//
+// What every simulator shares comes from simkit, embedded in Server: fault
+// injection per endpoint (latency, error statuses, hung requests, dropped
+// connections, drops after processing), the record of calls, the
+// sliding-window QPS limits, token issuing and revocation, the server's
+// lifecycle, and the control endpoints under /_sim/ that let another
+// process drive a simulator run by cmd/simulator (see simkit.Control).
 //
 //	sim := easemobsim.New(easemobsim.Options{})
 //	baseURL, err := sim.Start("127.0.0.1:0")
@@ -21,14 +26,14 @@
 package easemobsim
 
 import (
-	"context"
-	"errors"
-	"net"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/herald-dispatch/herald/providers/simkit"
 )
 
 // Defaults for Options left zero: obviously fake credentials.
@@ -40,7 +45,7 @@ const (
 )
 
 // Endpoint names one API call, for limits, faults and records.
-type Endpoint string
+type Endpoint = simkit.Endpoint
 
 // The simulated endpoints.
 const (
@@ -108,7 +113,7 @@ type Options struct {
 	// as for an app whose push service is not enabled.
 	PushDisabled bool
 
-	// MaxRecords bounds the Records and Calls kept: when either reaches
+	// MaxRecords bounds the Received records and Calls kept: when either reaches
 	// twice this many, the oldest are dropped down to this many, so a
 	// long-running simulator (the demo) does not grow without bound. Zero
 	// means 10000.
@@ -133,25 +138,18 @@ func DefaultQPS() map[Endpoint]int {
 }
 
 // Server is a simulated Easemob app. It is an http.Handler; Start serves it
-// on a loopback port of its own.
+// on a loopback port of its own. The embedded Kit gives it Start, Serve,
+// URL, Shutdown, Close, Inject, ClearFaults, Faults, Calls, RevokeTokens,
+// TokensIssued, Reset and the control endpoints.
 type Server struct {
+	*simkit.Kit[Record]
+
 	opts        Options
 	application string // the app's uuid, as the token endpoint reports it
 
-	mu       sync.Mutex
-	tokens   map[string]time.Time // issued token -> expiry (zero: never)
-	hits     map[Endpoint][]time.Time
-	tasks    []task
-	received []Record
-	calls    []Call
-	faults   []*Fault
-	lastID   int64
-	issued   int // tokens handed out since New or Reset
-
-	closeOnce sync.Once
-	done      chan struct{} // closed by Close: releases hung requests
-	hs        *http.Server
-	url       string
+	mu     sync.Mutex
+	tasks  []task
+	lastID int64
 }
 
 // New returns a simulator with opts, defaults filled in.
@@ -182,6 +180,10 @@ func New(opts Options) *Server {
 		qps[ep] = n
 	}
 	opts.QPS = qps
+	limits := make(map[Endpoint]simkit.Limit, len(qps))
+	for ep, n := range qps {
+		limits[ep] = simkit.Limit{N: n, Per: time.Second}
+	}
 	if opts.TaskWindow == 0 {
 		opts.TaskWindow = 5 * time.Minute
 	}
@@ -200,78 +202,37 @@ func New(opts Options) *Server {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 5 << 10
 	}
-	return &Server{
-		opts:        opts,
-		application: randomUUID(),
-		tokens:      make(map[string]time.Time),
-		hits:        make(map[Endpoint][]time.Time),
-		done:        make(chan struct{}),
-	}
+	s := &Server{opts: opts, application: simkit.RandomUUID()}
+	s.Kit = simkit.New[Record](simkit.Config{
+		Route:   func(r *http.Request) Endpoint { ep, _, _ := route(r.URL); return ep },
+		Handler: http.HandlerFunc(s.serve),
+		FaultReply: func(w http.ResponseWriter, r *http.Request, status int) {
+			c := &call{s: s, w: w, r: r, start: time.Now()}
+			c.fail(status, errorForStatus(status))
+		},
+		OnReset: func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.tasks = nil
+		},
+		Now:        opts.Now,
+		Limits:     limits,
+		MaxRecords: opts.MaxRecords,
+		// App tokens look like Easemob's: "YWMt" and base64.
+		MintToken: func() string {
+			return "YWMt" + strings.TrimRight(base64.URLEncoding.EncodeToString([]byte(simkit.RandomHex(40))), "=")
+		},
+	})
+	return s
 }
 
-// Start serves the simulator on addr (e.g. "127.0.0.1:0") in the background
-// and returns its base URL, e.g. "http://127.0.0.1:41234". Close stops it.
-func (s *Server) Start(addr string) (string, error) {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", err
-	}
-	s.mu.Lock()
-	s.url = "http://" + l.Addr().String()
-	s.mu.Unlock()
-	go func() { _ = s.Serve(l) }()
-	return s.URL(), nil
-}
+// Received returns the accepted notifications, oldest first. The oldest are
+// dropped once there are twice Options.MaxRecords.
+func (s *Server) Received() []Record { return s.Records() }
 
-// Serve serves the simulator on l until Close or Shutdown. It returns
-// http.ErrServerClosed after either.
-func (s *Server) Serve(l net.Listener) error {
-	s.mu.Lock()
-	if s.hs == nil {
-		s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	}
-	hs := s.hs
-	s.mu.Unlock()
-	return hs.Serve(l)
-}
-
-// URL is the base URL Start listens on, or "" if it was not started.
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.url
-}
-
-// Shutdown stops accepting calls and waits, as long as ctx allows, for
-// calls in progress. Hung requests (FaultHang) are released first.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.closeOnce.Do(func() { close(s.done) })
-	s.mu.Lock()
-	hs := s.hs
-	s.mu.Unlock()
-	if hs == nil {
-		return nil
-	}
-	return hs.Shutdown(ctx)
-}
-
-// Close stops the server at once, dropping calls in progress.
-func (s *Server) Close() error {
-	s.closeOnce.Do(func() { close(s.done) })
-	s.mu.Lock()
-	hs := s.hs
-	s.mu.Unlock()
-	if hs == nil {
-		return nil
-	}
-	if err := hs.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// ServeHTTP answers one call the way Easemob would.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serve answers one call the way Easemob would, once the Kit has applied
+// any fault.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	c := &call{w: w, r: r, start: start, s: s}
 
@@ -292,11 +253,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.fail(http.StatusNotFound, errAppNotFound(org, app, r.URL.Path))
 		return
 	}
-	if f := s.takeFault(ep); f != nil {
-		if done := c.applyFault(f); done {
-			return
-		}
-	}
 	if ep == Token {
 		s.token(c)
 		return
@@ -308,7 +264,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.fail(http.StatusForbidden, errServiceNotOpen())
 		return
 	}
-	if !s.allow(ep) {
+	if !s.Allow(ep) {
 		c.fail(http.StatusTooManyRequests, errReachLimit())
 		return
 	}
@@ -370,4 +326,4 @@ func pathOrgApp(u *url.URL) (org, app string) {
 	return org, app
 }
 
-func (s *Server) now() time.Time { return s.opts.Now() }
+func (s *Server) now() time.Time { return s.Now() }
