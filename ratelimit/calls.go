@@ -176,9 +176,11 @@ func (c *Call) Cancel(ctx context.Context) error {
 }
 
 // Throttle tells key's limit that the provider refused a call as "too
-// many" although lim allowed it. The share of lim's rate in force drops for
-// every caller: by lim.Adapt.Decrease, and at least to one step below the
-// share of calls the provider took in the last period before refusing,
+// many" although lim allowed it; give the refused call back (Cancel) first,
+// as providers do not count what they refuse. The share of lim's rate in
+// force drops for every caller: by lim.Adapt.Decrease, and at least to one
+// step below the share of calls answered in the last period (what the
+// provider took before refusing),
 // which is where recovery pauses until a probe (see Adapt). It drops at
 // most once a period: the refusals that follow at once come from calls
 // admitted before the drop. It returns the share now in force and whether

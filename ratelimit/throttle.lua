@@ -1,13 +1,14 @@
 -- A provider said "too many" to a call the limiter allowed: lower the share
 -- of the rate in force for every caller of the key.
 --
--- The calls the log holds for the last period are what the provider took
--- before it refused (with the refused one), so their share of n bounds the
--- provider's real limit: bad, the lower of it and the share in force. The
--- new share is the share in force times decrease, and at most one step
--- below bad, where recovery will stop until a probe (see adapt.lua). At
--- most one decrease a period: refusals that follow at once come from calls
--- admitted before it.
+-- The calls the log holds as answered in the last period are what the
+-- provider took before it refused (the caller gives the refused call back
+-- first; calls still in flight may be refused too), so their share of n
+-- bounds the provider's real limit: bad, the lower of it and the share in
+-- force. The new share is the share in force times decrease, and at most
+-- one step below bad, where recovery will stop until a probe (see
+-- adapt.lua). At most one decrease a period: refusals that follow at once
+-- come from calls admitted before it.
 --
 -- KEYS[1]  adaptive state
 -- KEYS[2]  calls
@@ -23,7 +24,7 @@ local f, t0 = share(KEYS[1], now, step, quiet, probe)
 if t0 and now - t0 < period then
   return {math.floor(f * 1000000 + 0.5), 0}
 end
-local seen = redis.call('ZCOUNT', KEYS[2], string.format('(%.0f', now - period), '+inf')
+local seen = redis.call('ZCOUNT', KEYS[2], string.format('(%.0f', now - period), now)
 local bad = math.min(f, math.max(seen, 1) / n)
 local f0 = math.max(floor, math.min(f * decrease, bad - step))
 redis.call('HSET', KEYS[1], 'f0', f0, 'bad', bad, 't0', now)

@@ -2,27 +2,17 @@ package worker_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/providers/simkit"
 	"github.com/herald-dispatch/herald/tasks"
 	"github.com/herald-dispatch/herald/worker"
 )
-
-// switchable serves whichever simulator is current, on one address: the
-// provider "changing its limit" mid-test is a second simulator with the
-// other limit taking over.
-type switchable struct {
-	cur atomic.Pointer[easemobsim.Server]
-}
-
-func (s *switchable) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.cur.Load().ServeHTTP(w, r) }
 
 // effectiveRate reads herald_limit_effective_rate for limit from the
 // worker's /metrics; 0 if it is not reported yet.
@@ -59,26 +49,12 @@ func TestLimitAdaptsToProviderLimit(t *testing.T) {
 		quiet = 200 * time.Millisecond
 		probe = 2 * time.Second
 	)
-	front := &switchable{}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: front, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = hs.Serve(l) }()
-	t.Cleanup(func() { hs.Close() })
-
 	s := newIdleStack(t, easemobsim.Options{QPS: map[easemobsim.Endpoint]int{easemobsim.PushSingle: 4}}, func(c *worker.Config) {
-		a := c.Easemob["default"]
-		a.BaseURL = "http://" + l.Addr().String()
-		c.Easemob["default"] = a
 		c.Concurrency = 8
 		c.Limiter.Adaptive.Quiet = worker.Duration(quiet)
 		c.Limiter.Adaptive.Probe = worker.Duration(probe)
 	})
-	low := s.sim
-	front.cur.Store(low)
-	high := easemobsim.New(easemobsim.Options{})
+	sim := s.sim
 	w := s.startWorker(t)
 
 	// A backlog that outlasts both phases.
@@ -100,9 +76,9 @@ func TestLimitAdaptsToProviderLimit(t *testing.T) {
 	var first, last time.Time
 	for {
 		if time.Since(began) > 20*time.Second {
-			t.Fatalf("429s did not stop within 20s: %d so far", len(throttledAt(low, easemobsim.PushSingle)))
+			t.Fatalf("429s did not stop within 20s: %d so far", len(throttledAt(sim, easemobsim.PushSingle)))
 		}
-		if at := throttledAt(low, easemobsim.PushSingle); len(at) > 0 {
+		if at := throttledAt(sim, easemobsim.PushSingle); len(at) > 0 {
 			first, last = at[0], at[len(at)-1]
 			if time.Since(last) > 1500*time.Millisecond {
 				break
@@ -112,7 +88,7 @@ func TestLimitAdaptsToProviderLimit(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	converged := effectiveRate(t, w, "push_single")
-	refused := len(throttledAt(low, easemobsim.PushSingle))
+	refused := len(throttledAt(sim, easemobsim.PushSingle))
 	t.Logf("provider at 4/s: first 429 %v after start, last %v after the first; %d 429s; effective rate then %.2f/s",
 		first.Sub(began).Round(time.Millisecond), last.Sub(first).Round(time.Millisecond), refused, converged)
 	if converged <= 0 || converged > 4 {
@@ -122,7 +98,7 @@ func TestLimitAdaptsToProviderLimit(t *testing.T) {
 		t.Errorf("took %v from the first 429 to the last, want under 10s", last.Sub(first))
 	}
 	var accepted int
-	for _, at := range receivedAt(low, easemobsim.PushSingle) {
+	for _, at := range receivedAt(sim, easemobsim.PushSingle) {
 		if at.After(last) {
 			accepted++
 		}
@@ -132,7 +108,8 @@ func TestLimitAdaptsToProviderLimit(t *testing.T) {
 	}
 
 	// Phase 2: the app's limit goes back to 10/s.
-	front.cur.Store(high)
+	sim.SetLimit(easemobsim.PushSingle, simkit.Limit{N: 10, Per: time.Second})
+	before := len(throttledAt(sim, easemobsim.PushSingle))
 	raised := time.Now()
 	for effectiveRate(t, w, "push_single") < 8 {
 		if time.Since(raised) > 20*time.Second {
@@ -142,5 +119,5 @@ func TestLimitAdaptsToProviderLimit(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("provider back at 10/s: effective rate %.2f/s after %v; %d 429s meanwhile",
-		effectiveRate(t, w, "push_single"), time.Since(raised).Round(time.Millisecond), len(throttledAt(high, easemobsim.PushSingle)))
+		effectiveRate(t, w, "push_single"), time.Since(raised).Round(time.Millisecond), len(throttledAt(sim, easemobsim.PushSingle))-before)
 }
