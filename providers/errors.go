@@ -42,6 +42,11 @@ const (
 	// now". It is not a failure: the job is retried after RetryAfter without
 	// using up a retry.
 	RateLimited
+	// Paused means the account cannot send until an operator acts (its
+	// Feishu refresh token was refused and must be replaced). Like
+	// RateLimited it is not a failure: the job waits, retried after
+	// RetryAfter, without using up a retry, and nothing is archived.
+	Paused
 )
 
 func (c Class) String() string {
@@ -54,6 +59,8 @@ func (c Class) String() string {
 		return "unauthorized"
 	case RateLimited:
 		return "rate_limited"
+	case Paused:
+		return "paused"
 	}
 	return fmt.Sprintf("Class(%d)", int(c))
 }

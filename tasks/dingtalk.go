@@ -8,8 +8,9 @@ import (
 
 // DingTalk's documented limits (providers.md section C, seed 002).
 const (
-	// dingTalkMaxUsers is the most recipients one send takes (internal apps).
-	dingTalkMaxUsers = 5000
+	// dingTalkMaxUsers is the most user ids one send takes; a longer list
+	// needs several calls, each its own DingTalk task.
+	dingTalkMaxUsers = 100
 	// dingTalkMaxDepts is the most departments one send takes.
 	dingTalkMaxDepts = 20
 	// dingTalkMaxMsg is the largest msg object, in bytes of JSON.
@@ -25,9 +26,15 @@ const (
 // result. Each app may make 20 calls/s.
 //
 // Recipients are either everyone (ToAllUser) or the listed users and
-// departments, at most 5000 users and 20 departments.
+// departments. One call takes at most 100 users and 20 departments; the
+// Producer splits a longer user list, in order, into calls of 100, each its
+// own task (and its own DingTalk task_id, tracked apart). The departments go
+// with the first call only, so nobody in them is sent the message twice;
+// users listed and also in a department are deduplicated by DingTalk within
+// that first call only.
 type DingTalkSend struct {
-	// UseridList is user ids separated by commas, "u1,u2".
+	// UseridList is user ids separated by commas, "u1,u2", with no
+	// spaces. Each id must be listed once.
 	UseridList string `json:"userid_list,omitempty"`
 	// DeptIDList is numeric department ids separated by commas, "1,42".
 	DeptIDList string `json:"dept_id_list,omitempty"`
@@ -110,12 +117,33 @@ func (*DingTalkResult) Type() string    { return TypeDingTalkResult }
 func (*DingTalkStatusBar) Type() string { return TypeDingTalkStatusBar }
 func (*DingTalkRecall) Type() string    { return TypeDingTalkRecall }
 
-// Validate checks the recipients and the message.
+// Validate checks the recipients and the message as one call: at most 100
+// user ids.
 func (j *DingTalkSend) Validate(Env) error {
+	if err := j.validateWhole(); err != nil {
+		return err
+	}
+	if n := len(j.userIDs()); n > dingTalkMaxUsers {
+		return invalid(TypeDingTalkSend, "userid_list",
+			fmt.Sprintf("%d user ids, more than %d in one call", n, dingTalkMaxUsers))
+	}
+	return nil
+}
+
+// validateWhole checks every rule but the 100 users a call takes, so that
+// errors name the index in the caller's whole list.
+func (j *DingTalkSend) validateWhole() error {
 	if err := j.validateRecipients(); err != nil {
 		return err
 	}
 	return j.Msg.validate(TypeDingTalkSend)
+}
+
+func (j *DingTalkSend) userIDs() []string {
+	if j.UseridList == "" {
+		return nil
+	}
+	return strings.Split(j.UseridList, ",")
 }
 
 func (j *DingTalkSend) validateRecipients() error {
@@ -129,16 +157,19 @@ func (j *DingTalkSend) validateRecipients() error {
 	if j.UseridList == "" && j.DeptIDList == "" {
 		return invalid(job, "userid_list", "needs userid_list, dept_id_list or to_all_user")
 	}
-	if j.UseridList != "" {
-		ids := strings.Split(j.UseridList, ",")
-		if len(ids) > dingTalkMaxUsers {
-			return invalid(job, "userid_list", fmt.Sprintf("%d user ids, more than %d", len(ids), dingTalkMaxUsers))
+	ids := j.userIDs()
+	seen := make(map[string]int, len(ids))
+	for i, id := range ids {
+		if id == "" {
+			return invalid(job, index("userid_list", i), "empty user id")
 		}
-		for i, id := range ids {
-			if id == "" {
-				return invalid(job, index("userid_list", i), "empty user id")
-			}
+		if rule := listIDRule(id); rule != "" {
+			return invalid(job, index("userid_list", i), rule)
 		}
+		if first, dup := seen[id]; dup {
+			return invalid(job, index("userid_list", i), "duplicate of "+index("userid_list", first))
+		}
+		seen[id] = i
 	}
 	if j.DeptIDList != "" {
 		ids := strings.Split(j.DeptIDList, ",")
@@ -152,6 +183,25 @@ func (j *DingTalkSend) validateRecipients() error {
 		}
 	}
 	return nil
+}
+
+// split cuts the user list, in order, into calls of at most 100. The first
+// part keeps the departments; every part shares Msg.
+func (j *DingTalkSend) split() []Job {
+	ids := j.userIDs()
+	if len(ids) <= dingTalkMaxUsers {
+		return []Job{j}
+	}
+	var parts []Job
+	for start := 0; start < len(ids); start += dingTalkMaxUsers {
+		part := *j
+		part.UseridList = strings.Join(ids[start:min(start+dingTalkMaxUsers, len(ids))], ",")
+		if start > 0 {
+			part.DeptIDList = ""
+		}
+		parts = append(parts, &part)
+	}
+	return parts
 }
 
 func (m *DingTalkMsg) validate(job string) error {

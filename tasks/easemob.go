@@ -3,7 +3,7 @@ package tasks
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
+	"math"
 	"time"
 )
 
@@ -51,7 +51,7 @@ type PushMessage struct {
 	Content string `json:"content,omitempty"`
 	// Ext holds at most 10 custom pairs whose JSON is at most 1024
 	// characters.
-	Ext     map[string]any  `json:"ext,omitempty"`
+	Ext     Ext             `json:"ext,omitempty"`
 	Config  *PushConfig     `json:"config,omitempty"`
 	Easemob json.RawMessage `json:"easemob,omitempty"`
 	APNs    json.RawMessage `json:"apns,omitempty"`
@@ -90,8 +90,9 @@ type Badge struct {
 // A vendor's refusal ("no push binding") still comes back as HTTP 200 with
 // pushStatus FAIL. The request body must stay within 5 KB.
 type EasemobPushSync struct {
-	// Target is the user id. It goes in the URL path, so it may not
-	// contain '/'.
+	// Target is the user id. It goes in the URL path, so it may not be
+	// "." or "..", nor hold control characters, spaces or URL delimiters
+	// (/ \ ? # % & = + ;).
 	Target string `json:"target"`
 	// Strategy picks the channels, 0 to 4; nil means Easemob's default, 2
 	// (vendor channels only).
@@ -103,8 +104,9 @@ type EasemobPushSync struct {
 // (POST /{org}/{app}/push/async/{target}). The request body must stay
 // within 5 KB.
 type EasemobPushAsync struct {
-	// Target is the user id. It goes in the URL path, so it may not
-	// contain '/'.
+	// Target is the user id. It goes in the URL path, so it may not be
+	// "." or "..", nor hold control characters, spaces or URL delimiters
+	// (/ \ ? # % & = + ;).
 	Target string `json:"target"`
 	// Strategy picks the channels, 0 to 4; nil means 2.
 	Strategy    *int        `json:"strategy,omitempty"`
@@ -177,11 +179,11 @@ func (j *EasemobPushAsync) Validate(Env) error {
 }
 
 func validateEasemobUser(job, target string, strategy *int, msg *PushMessage, body any) error {
-	switch {
-	case target == "":
+	if target == "" {
 		return invalid(job, "target", "empty user id")
-	case strings.Contains(target, "/"):
-		return invalid(job, "target", "user id must not contain '/': it is a path segment")
+	}
+	if rule := urlIDRule(target); rule != "" {
+		return invalid(job, "target", rule)
 	}
 	if err := validateStrategy(job, strategy); err != nil {
 		return err
@@ -396,6 +398,17 @@ func (m *PushMessage) validate(job string) error {
 		if n > easemobMaxExtChars {
 			return invalid(job, "pushMessage.ext",
 				fmt.Sprintf("is %d characters of JSON, more than %d", n, easemobMaxExtChars))
+		}
+	}
+	if b := m.Config; b != nil && b.Badge != nil {
+		for _, n := range []struct {
+			field string
+			v     *int
+		}{{"addNum", b.Badge.AddNum}, {"setNum", b.Badge.SetNum}} {
+			if n.v != nil && (*n.v < math.MinInt32 || *n.v > math.MaxInt32) {
+				return invalid(job, "pushMessage.config.badge."+n.field,
+					fmt.Sprintf("must fit in 32 bits (%d to %d), is %d", math.MinInt32, math.MaxInt32, *n.v))
+			}
 		}
 	}
 	vendors := []struct {

@@ -73,6 +73,12 @@ var pushMessageCases = []struct {
 	{"content 50 kana", func(m *tasks.PushMessage) { m.Content = strings.Repeat("か", 50) }, "", ""},
 	{"content 51 kana", func(m *tasks.PushMessage) { m.Content = strings.Repeat("か", 51) }, "pushMessage.content", "is 102 wide"},
 	{"ext 10 pairs", func(m *tasks.PushMessage) { m.Ext = extPairs(10) }, "", ""},
+	{"badge addNum beyond 32 bits", func(m *tasks.PushMessage) {
+		m.Config = &tasks.PushConfig{Badge: &tasks.Badge{AddNum: intp(1 << 31)}}
+	}, "pushMessage.config.badge.addNum", "must fit in 32 bits"},
+	{"badge setNum 32 bits", func(m *tasks.PushMessage) {
+		m.Config = &tasks.PushConfig{Badge: &tasks.Badge{SetNum: intp(1<<31 - 1)}}
+	}, "", ""},
 	{"ext 11 pairs", func(m *tasks.PushMessage) { m.Ext = extPairs(11) }, "pushMessage.ext", "11 pairs, more than 10"},
 	// {"k":"…"} is 8 characters of JSON around the value.
 	{"ext 1024 chars", func(m *tasks.PushMessage) { m.Ext = map[string]any{"k": strings.Repeat("x", 1016)} }, "", ""},

@@ -17,7 +17,8 @@ const enosMaxMessages = 100
 // makes a retried call harmless, and is why messageIds must be unique
 // within a job. Unknown user ids in targets are dropped silently.
 type EnOSNoticeProduce struct {
-	// OrgID is the OU id. It goes in the query string, not the body.
+	// OrgID is the OU id. It goes in the query string, not the body, so
+	// it may not hold control characters, spaces or URL delimiters.
 	OrgID    string        `json:"orgId"`
 	Messages []EnOSMessage `json:"messages"`
 }
@@ -82,6 +83,9 @@ func (j *EnOSNoticeProduce) validateWhole() error {
 	const job = TypeEnOSNoticeProduce
 	if j.OrgID == "" {
 		return invalid(job, "orgId", "required")
+	}
+	if rule := urlIDRule(j.OrgID); rule != "" {
+		return invalid(job, "orgId", rule)
 	}
 	if len(j.Messages) == 0 {
 		return invalid(job, "messages", "needs at least one message")

@@ -19,6 +19,7 @@
 package tasks
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -104,6 +105,25 @@ type Env struct {
 // servers use unless an account's config says otherwise. A fixed zone needs
 // no tz database on the host.
 func ChinaStandardTime() *time.Location { return time.FixedZone("CST", 8*60*60) }
+
+// ParseZone reads a provider time zone as account config writes it: a UTC
+// offset such as "+08:00", or an IANA name such as "Asia/Shanghai" (which
+// needs the host's tz database). "" is ChinaStandardTime. The worker's
+// account config and the producer command both read zones with it.
+func ParseZone(s string) (*time.Location, error) {
+	if s == "" {
+		return ChinaStandardTime(), nil
+	}
+	if t, err := time.Parse("-07:00", s); err == nil {
+		_, off := t.Zone()
+		return time.FixedZone(s, off), nil
+	}
+	loc, err := time.LoadLocation(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither an offset like +08:00 nor a known IANA zone", s)
+	}
+	return loc, nil
+}
 
 func (e Env) now() time.Time {
 	if e.Now.IsZero() {

@@ -3,6 +3,7 @@ package tasks
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode"
@@ -125,9 +126,16 @@ func (o deliverAtOption) String() string {
 	return "DeliverAt(" + time.Time(o).Format(time.RFC3339Nano) + ")"
 }
 
+// lastDeliverAt bounds DeliverAt: past it, a due time no longer fits the
+// millisecond header or asynq's score.
+var lastDeliverAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+
 func (o deliverAtOption) apply(d *delivery) error {
 	if time.Time(o).IsZero() {
 		return optionError("DeliverAt", "0001-01-01T00:00:00Z", "must not be the zero time")
+	}
+	if !time.Time(o).Before(lastDeliverAt) {
+		return optionError("DeliverAt", time.Time(o).UTC().Format(time.RFC3339), "must be before the year 10000")
 	}
 	d.at = time.Time(o)
 	return nil
@@ -144,6 +152,9 @@ func (o deliverInOption) String() string { return "DeliverIn(" + time.Duration(o
 func (o deliverInOption) apply(d *delivery) error {
 	if o < 0 {
 		return optionError("DeliverIn", time.Duration(o), "must not be negative")
+	}
+	if at := d.now.Add(time.Duration(o)); !at.Before(lastDeliverAt) {
+		return optionError("DeliverIn", time.Duration(o), "must end before the year 10000")
 	}
 	d.at = d.now.Add(time.Duration(o))
 	return nil
@@ -196,9 +207,17 @@ type maxRetryOption int
 
 func (o maxRetryOption) String() string { return fmt.Sprintf("MaxRetry(%d)", int(o)) }
 
+// maxMaxRetry is the most retries asynq can keep: it stores the count in
+// 32 bits, so 2147483648 would wrap to a negative number and archive the
+// job on its first failure.
+const maxMaxRetry = math.MaxInt32
+
 func (o maxRetryOption) apply(d *delivery) error {
 	if o < 0 {
 		return optionError("MaxRetry", int(o), "must not be negative")
+	}
+	if o > maxMaxRetry {
+		return optionError("MaxRetry", int(o), fmt.Sprintf("must be 0 to %d", maxMaxRetry))
 	}
 	d.maxRetry = int(o)
 	return nil
@@ -218,6 +237,9 @@ func (o timeoutOption) apply(d *delivery) error {
 	if o < timeoutOption(time.Second) {
 		return optionError("Timeout", time.Duration(o), "must be at least 1s")
 	}
+	if o > timeoutOption(maxDuration) {
+		return optionError("Timeout", time.Duration(o), "must be at most "+maxDuration.String())
+	}
 	d.timeout = ceilSecond(time.Duration(o))
 	return nil
 }
@@ -234,8 +256,8 @@ type retentionOption time.Duration
 func (o retentionOption) String() string { return "Retention(" + time.Duration(o).String() + ")" }
 
 func (o retentionOption) apply(d *delivery) error {
-	if o < 0 {
-		return optionError("Retention", time.Duration(o), "must not be negative")
+	if o < 0 || o > retentionOption(maxDuration) {
+		return optionError("Retention", time.Duration(o), "must be 0 to "+maxDuration.String())
 	}
 	d.retention = ceilSecond(time.Duration(o))
 	return nil
@@ -245,6 +267,11 @@ func (o retentionOption) apply(d *delivery) error {
 // job nor the producer says otherwise: long enough for a caller's retries
 // of the same request to find the first task.
 const DefaultRetention = 24 * time.Hour
+
+// maxDuration bounds Timeout and Retention: a century is more than any
+// job needs, and the bound keeps rounding up to whole seconds (and asynq's
+// arithmetic on deadlines) far from overflowing time.Duration.
+const maxDuration = 100 * 365 * 24 * time.Hour
 
 func ceilSecond(d time.Duration) time.Duration {
 	if r := d % time.Second; r != 0 {
@@ -314,8 +341,8 @@ func WithAccountZone(account string, loc *time.Location) ProducerOption {
 // Retention option. It replaces DefaultRetention.
 func WithDefaultRetention(dur time.Duration) ProducerOption {
 	return producerOption(func(p *Producer) error {
-		if dur < 0 {
-			return optionError("WithDefaultRetention", dur, "must not be negative")
+		if dur < 0 || dur > maxDuration {
+			return optionError("WithDefaultRetention", dur, "must be 0 to "+maxDuration.String())
 		}
 		p.retention = ceilSecond(dur)
 		return nil

@@ -1,6 +1,7 @@
 package tasks_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -51,8 +52,14 @@ func TestParseRoundTrip(t *testing.T) {
 			if got.Type() != job.Type() {
 				t.Fatalf("Parse returned a %s", got.Type())
 			}
-			if !reflect.DeepEqual(got, job) {
-				t.Fatalf("Parse(Marshal(job)) = %+v, want %+v", got, job)
+			// Ext values come back as ExtValue, so compare what goes on
+			// the wire: it must be the same bytes.
+			again, err := json.Marshal(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(again, payload) {
+				t.Fatalf("Marshal(Parse(Marshal(job))) =\n%s\nwant\n%s", again, payload)
 			}
 		})
 	}
@@ -130,21 +137,21 @@ func TestParseErrors(t *testing.T) {
 	if !errors.Is(err, tasks.ErrUnknownType) {
 		t.Errorf("unknown type: error = %v, want ErrUnknownType", err)
 	}
-
-	var syntax *json.SyntaxError
-	_, err = tasks.Parse(tasks.TypeEnOSNoticeProduce, []byte(`{"orgId":`))
-	if !errors.As(err, &syntax) || !strings.Contains(err.Error(), tasks.TypeEnOSNoticeProduce) {
-		t.Errorf("truncated payload: error = %v, want a *json.SyntaxError naming the type", err)
+	tests := []struct {
+		name, typ, payload, field, rule string
+	}{
+		{"truncated", tasks.TypeEnOSNoticeProduce, `{"orgId":`, "payload", "not valid JSON: unexpected end"},
+		{"string for a list", tasks.TypeEasemobPushSingle, `{"targets":"u1"}`, "targets", "must be an array, not string"},
+		{"task_id as string", tasks.TypeDingTalkProgress, `{"task_id":"456"}`, "task_id", "must be an integer, not string"},
+		{"task_id overflows", tasks.TypeDingTalkProgress, `{"task_id":99999999999999999999}`, "task_id", "must be an integer"},
 	}
-
-	var typ *json.UnmarshalTypeError
-	_, err = tasks.Parse(tasks.TypeEasemobPushSingle, []byte(`{"targets":"u1"}`))
-	if !errors.As(err, &typ) {
-		t.Errorf("mistyped payload: error = %v, want a *json.UnmarshalTypeError", err)
-	}
-
-	_, err = tasks.Parse(tasks.TypeDingTalkProgress, []byte(`{"task_id":"456"}`))
-	if !errors.As(err, &typ) {
-		t.Errorf("task_id as string: error = %v, want a *json.UnmarshalTypeError", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tasks.Parse(tt.typ, []byte(tt.payload))
+			var verr *tasks.ValidationError
+			if !errors.As(err, &verr) || verr.Job != tt.typ || verr.Field != tt.field || !strings.Contains(verr.Rule, tt.rule) {
+				t.Errorf("Parse() = %v; want field %q, rule containing %q", err, tt.field, tt.rule)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	neturl "net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,6 +37,10 @@ var (
 // idempotency key stands for one request; reusing it for another would
 // silently drop the second job, so Enqueue reports it instead.
 var ErrKeyReused = errors.New("tasks: idempotency key already used for a different job")
+
+// ErrNoRedis is returned by a Producer made with NewProducer(nil) for any
+// call that needs Redis.
+var ErrNoRedis = errors.New("tasks: producer has no Redis client")
 
 // A Producer validates jobs and enqueues them into Redis for Herald's
 // workers. It is safe for concurrent use; create one per process and share
@@ -70,13 +75,18 @@ type Producer struct {
 // NewProducer returns a Producer on rdb. The caller owns rdb: Close does not
 // close it, so a worker can share one client between its producer, its
 // asynq server and its rate limiters.
+//
+// A nil rdb makes a producer that can only Check jobs, as a dry run does;
+// Enqueue, Status and Cancel then return ErrNoRedis.
 func NewProducer(rdb redis.UniversalClient, opts ...ProducerOption) *Producer {
 	p := &Producer{
 		rdb:       rdb,
-		client:    asynq.NewClientFromRedisClient(rdb),
-		inspector: asynq.NewInspectorFromRedisClient(rdb),
 		now:       time.Now,
 		retention: DefaultRetention,
+	}
+	if rdb != nil {
+		p.client = asynq.NewClientFromRedisClient(rdb)
+		p.inspector = asynq.NewInspectorFromRedisClient(rdb)
 	}
 	for _, o := range opts {
 		if err := o.applyProducer(p); err != nil {
@@ -120,7 +130,7 @@ func OpenProducer(url string, opts ...ProducerOption) (*Producer, error) {
 // Close releases the Redis connection if the producer opened it
 // (OpenProducer); a client passed to NewProducer stays open.
 func (p *Producer) Close() error {
-	if p.ownsRDB {
+	if p.ownsRDB && p.rdb != nil {
 		return p.rdb.Close()
 	}
 	return nil
@@ -142,35 +152,12 @@ func (p *Producer) Close() error {
 // of the parts it did enqueue together with the error. Retrying with the
 // same idempotency key enqueues only the missing parts.
 func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Receipt, error) {
-	if p.err != nil {
-		return nil, p.err
-	}
-	if job == nil {
-		return nil, errors.New("tasks: Enqueue of a nil Job")
-	}
-	d := delivery{now: p.now(), account: DefaultAccount, maxRetry: -1, retention: p.retention}
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o.apply(&d); err != nil {
-			return nil, err
-		}
-	}
-	provider, ok := ProviderOf(job.Type())
-	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrUnknownType, job.Type())
-	}
-
-	// Rules such as "startDate more than an hour ahead" hold for the
-	// moment the provider gets the call, which is the delivery time.
-	env := Env{Now: d.now, Zone: p.zoneOf(d.account)}
-	if d.at.After(env.Now) {
-		env.Now = d.at
-	}
-	parts, err := prepare(job, env)
+	d, parts, err := p.plan(job, opts)
 	if err != nil {
 		return nil, err
+	}
+	if p.client == nil {
+		return nil, ErrNoRedis
 	}
 
 	// Build every task before the first write, so an error here leaves
@@ -188,11 +175,12 @@ func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Recei
 		tasks[i] = asynq.NewTaskWithHeaders(part.Type(), payload, headers)
 	}
 
+	provider, _ := ProviderOf(job.Type()) // plan checked it
 	queue := provider.Queue()
 	ids := taskIDs(d.key, len(tasks))
 	r := &Receipt{Tasks: make([]TaskRef, 0, len(tasks))}
 	for i, t := range tasks {
-		ref, err := p.enqueue(ctx, t, queue, ids[i], &d)
+		ref, err := p.enqueue(ctx, t, queue, ids[i], d)
 		if err != nil {
 			if len(r.Tasks) == 0 {
 				return nil, err
@@ -202,6 +190,51 @@ func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Recei
 		r.Tasks = append(r.Tasks, ref)
 	}
 	return r, nil
+}
+
+// Check does what Enqueue does before it writes to Redis: it applies the
+// options, validates the job against the provider's rules as of its
+// delivery time, and splits it. It returns the jobs of the tasks Enqueue
+// would add, one per provider call, in order, and the same errors Enqueue
+// would. It does not touch Redis, so it works on NewProducer(nil): a dry
+// run, or a form that checks input as it is typed.
+func (p *Producer) Check(job Job, opts ...Option) ([]Job, error) {
+	_, parts, err := p.plan(job, opts)
+	return parts, err
+}
+
+// plan applies the options and validates and splits the job.
+func (p *Producer) plan(job Job, opts []Option) (*delivery, []Job, error) {
+	if p.err != nil {
+		return nil, nil, p.err
+	}
+	if job == nil {
+		return nil, nil, errors.New("tasks: Enqueue of a nil Job")
+	}
+	d := &delivery{now: p.now(), account: DefaultAccount, maxRetry: -1, retention: p.retention}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o.apply(d); err != nil {
+			return nil, nil, err
+		}
+	}
+	if _, ok := ProviderOf(job.Type()); !ok {
+		return nil, nil, fmt.Errorf("%w %q", ErrUnknownType, job.Type())
+	}
+
+	// Rules such as "startDate more than an hour ahead" hold for the
+	// moment the provider gets the call, which is the delivery time.
+	env := Env{Now: d.now, Zone: p.zoneOf(d.account)}
+	if d.at.After(env.Now) {
+		env.Now = d.at
+	}
+	parts, err := prepare(job, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, parts, nil
 }
 
 // taskIDs returns the task ids for a job of n parts: none (asynq makes
@@ -284,8 +317,9 @@ func (p *Producer) zoneOf(account string) *time.Location {
 // error and, once completed, the result the worker recorded. It returns an
 // error wrapping ErrNotFound when there is no such task.
 //
-// Task ids do not say which provider queue holds them, so Status asks each
-// provider queue in turn (two Redis round trips per queue). asynq's
+// Task ids do not say which queue holds them, so Status asks each provider
+// queue in turn (two Redis round trips per queue), then any other queue in
+// Redis: a task there is reported with a Note that no worker serves it. asynq's
 // Inspector takes no context: ctx is checked between queues, and each
 // round trip is bounded by the Redis client's own timeouts.
 func (p *Producer) Status(ctx context.Context, id string) (*Status, error) {
@@ -338,7 +372,10 @@ func cancellable(info *asynq.TaskInfo) error {
 	return nil
 }
 
-// locate finds the task with the given id in the provider queues.
+// locate finds the task with the given id: in the provider queues first,
+// then in every other queue asynq knows, so that a task a raw client put in
+// a queue no worker serves (asynq's "default") is found, not reported
+// missing.
 func (p *Producer) locate(ctx context.Context, id string) (*asynq.TaskInfo, error) {
 	if p.err != nil {
 		return nil, p.err
@@ -346,13 +383,30 @@ func (p *Producer) locate(ctx context.Context, id string) (*asynq.TaskInfo, erro
 	if id == "" {
 		return nil, fmt.Errorf("%w: empty id", ErrNotFound)
 	}
-	var found *asynq.TaskInfo
+	if p.inspector == nil {
+		return nil, ErrNoRedis
+	}
+	queues := make([]string, 0, len(Providers()))
 	for _, prov := range Providers() {
+		queues = append(queues, prov.Queue())
+	}
+	all, err := p.inspector.Queues()
+	if err != nil {
+		return nil, fmt.Errorf("tasks: list queues: %w", err)
+	}
+	slices.Sort(all)
+	for _, q := range all {
+		if !servedQueue(q) {
+			queues = append(queues, q)
+		}
+	}
+	var found *asynq.TaskInfo
+	for _, q := range queues {
 		// asynq's Inspector takes no context; honour ours between calls.
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		info, err := p.inspector.GetTaskInfo(prov.Queue(), id)
+		info, err := p.inspector.GetTaskInfo(q, id)
 		switch {
 		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
 			continue

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,6 +204,13 @@ func TestEnqueueInvalidOption(t *testing.T) {
 		{tasks.Timeout(0), "Timeout"},
 		{tasks.Timeout(999 * time.Millisecond), "Timeout"},
 		{tasks.Retention(-time.Second), "Retention"},
+		// asynq keeps MaxRetry in 32 bits: these wrapped to -2147483648
+		// and 0, archiving the job on its first failure.
+		{tasks.MaxRetry(math.MaxInt32 + 1), "MaxRetry"},
+		{tasks.MaxRetry(1 << 32), "MaxRetry"},
+		{tasks.Timeout(math.MaxInt64), "Timeout"},
+		{tasks.Retention(math.MaxInt64), "Retention"},
+		{tasks.DeliverAt(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)), "DeliverAt"},
 	}
 	f := newProducerFixture(t)
 	for _, tt := range tests {
@@ -219,6 +227,20 @@ func TestEnqueueInvalidOption(t *testing.T) {
 	}
 	if n := f.keys(t); n != 0 {
 		t.Errorf("Redis holds %d keys after failed enqueues, want 0", n)
+	}
+}
+
+// The largest values the options take reach asynq unchanged.
+func TestEnqueueOptionBounds(t *testing.T) {
+	f := newProducerFixture(t)
+	r, err := f.p.Enqueue(t.Context(), pushSingle("u1"), tasks.MaxRetry(math.MaxInt32),
+		tasks.Timeout(100*365*24*time.Hour), tasks.Retention(100*365*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := f.task(t, "easemob", r.Tasks[0].ID)
+	if info.MaxRetry != math.MaxInt32 || info.Timeout != 100*365*24*time.Hour || info.Retention != 100*365*24*time.Hour {
+		t.Errorf("MaxRetry, Timeout, Retention = %d, %v, %v", info.MaxRetry, info.Timeout, info.Retention)
 	}
 }
 
@@ -470,6 +492,42 @@ func TestEnqueueSplitsLongTargetLists(t *testing.T) {
 	}
 }
 
+// A DingTalk send to 250 users becomes three tasks in the dingtalk queue,
+// reported in one receipt; the departments go with the first.
+func TestEnqueueSplitsDingTalkUsers(t *testing.T) {
+	f := newProducerFixture(t)
+	list := users(250)
+	job := &tasks.DingTalkSend{UseridList: strings.Join(list, ","), DeptIDList: "42",
+		Msg: tasks.DingTalkMsg{MsgType: "text", Text: json.RawMessage(`{"content":"hi"}`)}}
+	r, err := f.p.Enqueue(t.Context(), job, tasks.IdempotencyKey("dt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"dt", "dt/2", "dt/3"}; !slices.Equal(r.IDs(), want) {
+		t.Fatalf("ids = %v, want %v", r.IDs(), want)
+	}
+	wantUsers := [][]string{list[:100], list[100:200], list[200:]}
+	wantDepts := []string{"42", "", ""}
+	for i, ref := range r.Tasks {
+		if ref.Queue != "dingtalk" || ref.Type != tasks.TypeDingTalkSend {
+			t.Errorf("task %d = %+v", i, ref)
+		}
+		info := f.task(t, "dingtalk", ref.ID)
+		got, err := tasks.Parse(info.Type, info.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		part := got.(*tasks.DingTalkSend)
+		if part.UseridList != strings.Join(wantUsers[i], ",") || part.DeptIDList != wantDepts[i] {
+			t.Errorf("part %d: %d users, departments %q; want %d, %q",
+				i, len(strings.Split(part.UseridList, ",")), part.DeptIDList, len(wantUsers[i]), wantDepts[i])
+		}
+		if err := part.Validate(tasks.Env{}); err != nil {
+			t.Errorf("part %d does not validate as one call: %v", i, err)
+		}
+	}
+}
+
 // A retry after a partial failure enqueues only the parts that are
 // missing.
 func TestEnqueueSplitRetryFillsGaps(t *testing.T) {
@@ -617,6 +675,31 @@ func TestAmbiguousID(t *testing.T) {
 
 // TestStatusAfterProcessing runs a real asynq server over the queue so that
 // tasks reach the states only a worker can put them in.
+// A raw asynq client that names no queue puts its task in "default",
+// where no Herald worker looks. Status and Cancel still find it, and
+// Status says why it will not run.
+func TestStatusUnservedQueue(t *testing.T) {
+	f := newProducerFixture(t)
+	client := asynq.NewClientFromRedisClient(f.rdb)
+	payload := []byte(`{"target":"u1","pushMessage":{"title":"t","content":"c"}}`)
+	if _, err := client.Enqueue(asynq.NewTask(tasks.TypeEasemobPushSync, payload), asynq.TaskID("raw-1")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.p.Status(t.Context(), "raw-1")
+	if err != nil {
+		t.Fatalf("Status = %v, want the task in queue default", err)
+	}
+	if st.Queue != "default" || st.State != "pending" || !strings.Contains(st.Note, `no Herald worker serves queue "default"`) {
+		t.Errorf("Status = %+v", st)
+	}
+	if err := f.p.Cancel(t.Context(), "raw-1"); err != nil {
+		t.Errorf("Cancel = %v", err)
+	}
+	if _, err := f.p.Status(t.Context(), "raw-1"); !errors.Is(err, tasks.ErrNotFound) {
+		t.Errorf("Status after Cancel = %v, want ErrNotFound", err)
+	}
+}
+
 func TestStatusAfterProcessing(t *testing.T) {
 	f := newProducerFixture(t)
 	release := make(chan struct{})

@@ -3,8 +3,9 @@ package tasks
 import "errors"
 
 // A splitter is a job whose list can be longer than one provider call
-// takes: Easemob push.single (100 targets a call) and EnOS notice.produce
-// (100 messages a call).
+// takes: Easemob push.single (100 targets a call), DingTalk
+// work_notice.send (100 users a call) and EnOS notice.produce (100
+// messages a call).
 type splitter interface {
 	Job
 	// validateWhole checks every rule except the per-call limits, so an

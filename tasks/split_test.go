@@ -169,6 +169,60 @@ func TestPrepareSplitsEnOSMessages(t *testing.T) {
 	}
 }
 
+// DingTalk takes 100 users a call. The departments ride with the first
+// part only: a department member must not get the message once per part.
+func TestPrepareSplitsDingTalkUsers(t *testing.T) {
+	msg := DingTalkMsg{MsgType: "text", Text: json.RawMessage(`{"content":"hi"}`)}
+	users := userIDs("u", 250)
+	tests := []struct {
+		name      string
+		job       DingTalkSend
+		wantSizes []int
+		wantDepts []string
+	}{
+		{"users", DingTalkSend{UseridList: strings.Join(users, ","), Msg: msg}, []int{100, 100, 50}, []string{"", "", ""}},
+		{"users and departments", DingTalkSend{UseridList: strings.Join(users, ","), DeptIDList: "1,42", Msg: msg},
+			[]int{100, 100, 50}, []string{"1,42", "", ""}},
+		{"exactly 100", DingTalkSend{UseridList: strings.Join(users[:100], ","), DeptIDList: "7", Msg: msg}, []int{100}, []string{"7"}},
+		{"101", DingTalkSend{UseridList: strings.Join(users[:101], ","), Msg: msg}, []int{100, 1}, []string{"", ""}},
+		{"departments only", DingTalkSend{DeptIDList: "1", Msg: msg}, []int{0}, []string{"1"}},
+		{"everyone", DingTalkSend{ToAllUser: true, Msg: msg}, []int{0}, []string{""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			job := tt.job
+			parts, err := prepare(&job, Env{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var (
+				sizes []int
+				depts []string
+				all   []string
+			)
+			for _, p := range parts {
+				part := p.(*DingTalkSend)
+				ids := part.userIDs()
+				sizes = append(sizes, len(ids))
+				depts = append(depts, part.DeptIDList)
+				all = append(all, ids...)
+				if !reflect.DeepEqual(part.Msg, job.Msg) || part.ToAllUser != job.ToAllUser {
+					t.Errorf("part does not share the job's msg: %+v", part)
+				}
+			}
+			if !slices.Equal(sizes, tt.wantSizes) || !slices.Equal(depts, tt.wantDepts) {
+				t.Errorf("parts: users %v, departments %q; want %v, %q", sizes, depts, tt.wantSizes, tt.wantDepts)
+			}
+			if !slices.Equal(all, job.userIDs()) {
+				t.Error("parts do not hold the users in their original order")
+			}
+			if job.UseridList != tt.job.UseridList || job.DeptIDList != tt.job.DeptIDList {
+				t.Error("prepare changed the caller's job")
+			}
+		})
+	}
+}
+
 // Errors name the index in the caller's whole list, not in a part.
 func TestPrepareErrorIndexesWholeList(t *testing.T) {
 	msg := PushMessage{Title: "t", Content: "c"}
@@ -193,6 +247,10 @@ func TestPrepareErrorIndexesWholeList(t *testing.T) {
 			Targets:     userIDs("u", 250),
 			PushMessage: PushMessage{Title: "t", Content: "c", Oppo: json.RawMessage(`{"x":"` + strings.Repeat("a", 5200) + `"}`)},
 		}, "pushMessage", "5 KB"},
+		{"dingtalk duplicate", &DingTalkSend{UseridList: strings.Join(dupAt150, ","),
+			Msg: DingTalkMsg{MsgType: "text", Text: json.RawMessage(`{"content":"hi"}`)}}, "userid_list[150]", "duplicate of userid_list[7]"},
+		{"dingtalk empty", &DingTalkSend{UseridList: strings.Join(emptyAt203, ","),
+			Msg: DingTalkMsg{MsgType: "text", Text: json.RawMessage(`{"content":"hi"}`)}}, "userid_list[203]", "empty user id"},
 		{"enos duplicate", &EnOSNoticeProduce{OrgID: "o1", Messages: enosDup}, "messages[230].messageId", "duplicate of messages[12]"},
 		{"enos header", &EnOSNoticeProduce{OrgID: "o1", Messages: enosHeader}, "messages[120].header", "needs defaultValue or i18nValue.en_US"},
 	}

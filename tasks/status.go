@@ -24,8 +24,12 @@ type Status struct {
 	Attempts int `json:"attempts"`
 	MaxRetry int `json:"max_retry"`
 	// LastError is the error of the last failed attempt, as the worker
-	// reported it.
-	LastError    string    `json:"last_error,omitempty"`
+	// reported it. A completed task has none: see EarlierError.
+	LastError string `json:"last_error,omitempty"`
+	// EarlierError is, for a completed task, the error of an earlier
+	// attempt that failed or was told to wait (a limit reached) before a
+	// later attempt delivered it. It is history, not the outcome.
+	EarlierError string    `json:"earlier_error,omitempty"`
 	LastFailedAt time.Time `json:"last_failed_at,omitzero"`
 	// NextProcessAt is when a pending, scheduled or retry task is due; asynq
 	// keeps it in whole seconds.
@@ -36,6 +40,10 @@ type Status struct {
 	CompletedAt time.Time `json:"completed_at,omitzero"`
 	// Payload is the provider call the task carries.
 	Payload json.RawMessage `json:"payload,omitempty"`
+	// Note warns about a task no worker will run as it stands: one in a
+	// queue Herald does not serve (asynq's "default" queue, say, from a
+	// client that named no queue).
+	Note string `json:"note,omitempty"`
 	// Result is what the worker recorded on success (for DingTalk, the
 	// send progress and result). A result that is not JSON is given as a
 	// JSON string.
@@ -62,7 +70,31 @@ func statusOf(info *asynq.TaskInfo) *Status {
 	if s.Account == "" {
 		s.Account = DefaultAccount
 	}
+	if info.State == asynq.TaskStateCompleted {
+		s.LastError, s.EarlierError = "", info.LastErr
+	}
+	if !servedQueue(info.Queue) {
+		s.Note = unservedNote(info)
+	}
 	return s
+}
+
+// servedQueue reports whether Herald's workers take tasks from queue.
+func servedQueue(queue string) bool {
+	for _, p := range Providers() {
+		if p.Queue() == queue {
+			return true
+		}
+	}
+	return false
+}
+
+func unservedNote(info *asynq.TaskInfo) string {
+	note := "no Herald worker serves queue " + strconv.Quote(info.Queue) + ", so this task will not run there"
+	if p, ok := ProviderOf(info.Type); ok {
+		note += "; enqueue the job again in queue " + strconv.Quote(p.Queue()) + " (the producer does) and cancel this one"
+	}
+	return note
 }
 
 // notBefore reads HeaderNotBefore, or returns the zero time.

@@ -2,8 +2,10 @@ package tasks
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -136,4 +138,52 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// urlUnsafe are the characters that change a URL around an id placed in a
+// path segment or a query value, even when the client escapes it: a server
+// or proxy that decodes twice turns %2F into a path separator, Java servers
+// cut a path segment at ';', and '+' reads as a space in a query.
+const urlUnsafe = `/\?#%&=+;`
+
+// urlIDRule returns the rule id breaks as a value Herald puts into a
+// provider's URL (a path segment such as Easemob's push/sync/{target}, or a
+// query value such as EnOS's orgId), or "" when it is safe. Nothing in id
+// may change which resource the URL names: not "." or "..", which a path
+// normaliser resolves, nor control characters (NUL, newline), which end
+// or split the request line, nor spaces, nor URL delimiters.
+func urlIDRule(id string) string {
+	const why = ": it goes into the provider's URL"
+	switch {
+	case id == "." || id == "..":
+		return `must not be "." or ".."` + why
+	case !utf8.ValidString(id):
+		return "must be valid UTF-8"
+	}
+	for _, r := range id {
+		switch {
+		case unicode.IsControl(r):
+			return fmt.Sprintf("must not contain control characters (%U)%s", r, why)
+		case unicode.IsSpace(r):
+			return "must not contain spaces" + why
+		case strings.ContainsRune(urlUnsafe, r):
+			return fmt.Sprintf("must not contain %q%s", r, why)
+		}
+	}
+	return ""
+}
+
+// listIDRule returns the rule an id in a comma-separated list (DingTalk's
+// userid_list) breaks, or "": a space or control character in it would be
+// read as part of the id, or not, depending on the reader.
+func listIDRule(id string) string {
+	for _, r := range id {
+		switch {
+		case unicode.IsControl(r):
+			return fmt.Sprintf("must not contain control characters (%U)", r)
+		case unicode.IsSpace(r):
+			return "must not contain spaces: ids are separated by commas alone"
+		}
+	}
+	return ""
 }

@@ -51,6 +51,8 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 			limits: resolveLimits(tasks.Easemob, scope, a.Limits, lc, timeout),
 		})
 	}
+	buildFeishu(cfg, rdb, tokens, accounts)
+	addEnOSAccounts(accounts, cfg, rdb)
 	return accounts, nil
 }
 

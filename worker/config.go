@@ -60,6 +60,10 @@ type Config struct {
 
 	// Easemob maps account names to Easemob apps.
 	Easemob map[string]EasemobAccount `yaml:"easemob"`
+	// Feishu maps account names to Feishu helpdesks (config_feishu.go).
+	Feishu map[string]FeishuAccount `yaml:"feishu"`
+	// EnOS maps account names to EnOS applications.
+	EnOS map[string]EnOSAccount `yaml:"enos"`
 }
 
 // RedisConfig says how to reach Redis: standalone, Sentinel or Cluster.
@@ -362,7 +366,7 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return bad("log.level", err.Error())
 	}
-	if len(c.Easemob) == 0 && c.Redis.Configured() {
+	if len(c.Easemob)+len(c.EnOS)+len(c.Feishu) == 0 && c.Redis.Configured() {
 		// Without Redis the worker runs the demo, which brings its own.
 		return bad("easemob", "no provider accounts configured: a worker needs at least one")
 	}
@@ -389,7 +393,10 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	if err := validateFeishu(c.Feishu); err != nil {
+		return err
+	}
+	return c.validateEnOS()
 }
 
 // Bounds past which a value is a typo rather than a choice.

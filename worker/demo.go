@@ -9,6 +9,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/providers/enos/enossim"
+	"github.com/herald-dispatch/herald/providers/feishu/feishusim"
 )
 
 // Demo is the zero-setup environment a worker runs in when no Redis is
@@ -17,9 +19,13 @@ import (
 type Demo struct {
 	Redis   *miniredis.Miniredis
 	Easemob *easemobsim.Server
+	Feishu  *feishusim.Server
+	EnOS    *enossim.Server
 
 	easemobOpts easemobsim.Options
 	easemobURL  string
+	feishuURL   string
+	enosURL     string
 	stop        chan struct{}
 	wg          sync.WaitGroup
 }
@@ -61,6 +67,14 @@ func StartDemo() (*Demo, error) {
 		return nil, fmt.Errorf("demo: easemob simulator: %w", err)
 	}
 	d.easemobURL = url
+	if err := d.startFeishu(); err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := d.startEnOS(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -76,13 +90,16 @@ func (d *Demo) Configure(cfg *Config) {
 		BaseURL: d.easemobURL, OrgName: o.OrgName, AppName: o.AppName,
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 	}
+	d.configureFeishu(cfg)
+	d.configureEnOS(cfg)
 }
 
 // Warn logs, loudly, what demo mode means.
 func (d *Demo) Warn(log zerolog.Logger) {
 	log.Warn().
 		Str("redis", d.Redis.Addr()).
-		Str("easemob_simulator", d.easemobURL).
+		Str("easemob_simulator", d.easemobURL).Str("feishu_simulator", d.feishuURL).
+		Str("enos_simulator", d.enosURL).
 		Msg("DEMO MODE: no Redis configured, so Herald runs on an embedded Redis and provider simulators. " +
 			"NOTHING PERSISTS and NOTHING REACHES A REAL PROVIDER. Configure redis.url (HERALD_REDIS_URL) for real use.")
 }
@@ -94,5 +111,9 @@ func (d *Demo) Close() {
 	if d.Easemob != nil {
 		d.Easemob.Close()
 	}
+	if d.Feishu != nil {
+		d.Feishu.Close()
+	}
+	d.closeEnOS()
 	d.Redis.Close()
 }

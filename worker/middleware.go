@@ -94,6 +94,8 @@ func (ti *taskInfo) report(err error, took time.Duration, m *Metrics) {
 	// is not a failure, so a rate-limited last attempt is archived too.
 	case errors.Is(err, asynq.SkipRetry) || ti.attempt >= ti.maxRetry:
 		result = "archived"
+	case class == providers.Paused:
+		result = "paused"
 	case !isFailure(err):
 		result = "rate_limited"
 	default:

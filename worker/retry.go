@@ -34,14 +34,15 @@ func outcome(err error) error {
 // isFailure tells asynq whether an error uses up a retry. Being told "not
 // now" by a provider or by our own limiter is not a failure of the job.
 func isFailure(err error) bool {
-	return providers.ClassOf(err) != providers.RateLimited
+	c := providers.ClassOf(err)
+	return c != providers.RateLimited && c != providers.Paused
 }
 
 // retryDelay picks the wait before the next attempt: what the provider or
 // limiter asked for when rate-limited, otherwise exponential backoff with
 // jitter from the retry config.
 func (c RetryConfig) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
-	if providers.ClassOf(err) == providers.RateLimited {
+	if !isFailure(err) {
 		if d := providers.RetryAfterOf(err); d > 0 {
 			return d
 		}

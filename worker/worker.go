@@ -48,7 +48,7 @@ func New(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*Worker, er
 		registry: reg, metrics: NewMetrics(reg),
 		insp: asynq.NewInspectorFromRedisClient(rdb),
 	}
-	reg.MustRegister(newQueueCollector(w.insp))
+	reg.MustRegister(newQueueCollector(w.insp), newReauthCollector(accounts))
 
 	// Take jobs only from the queues of providers this worker has accounts
 	// for. A replica without (say) Feishu credentials leaves Feishu jobs

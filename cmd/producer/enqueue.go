@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/herald-dispatch/herald/tasks"
@@ -39,20 +39,33 @@ func optionFlag(option string) (string, bool) {
 	return "", false
 }
 
-func enqueue(ctx context.Context, env *commandEnv, args []string) error {
+// enqueueRequest is an enqueue command line, parsed and checked as far as
+// it can be without Redis.
+type enqueueRequest struct {
+	taskType string
+	opts     []tasks.Option
+	account  string
+	zone     *time.Location // the account's Easemob zone
+	dryRun   bool
+	job      tasks.Job
+}
+
+// parseEnqueue reads the flags and the payload and decodes the job. It
+// never touches Redis: the fuzz tests drive it directly.
+func parseEnqueue(env *commandEnv, args []string) (*enqueueRequest, error) {
+	req := &enqueueRequest{account: tasks.DefaultAccount}
 	fs := newFlagSet("enqueue")
 	fs.StringVar(&env.redisURL, "redis", env.redisURL, "")
 	file := fs.String("f", "-", "")
-	var (
-		opts []tasks.Option
-		when string // the flag that set the delivery time
-	)
+	zone := fs.String("zone", "", "")
+	fs.BoolVar(&req.dryRun, "dry-run", false, "")
+	var when string // the flag that set the delivery time
 	deliver := func(name string, o tasks.Option) error {
 		if when != "" && when != name {
 			return fmt.Errorf("excludes --%s", when)
 		}
 		when = name
-		opts = append(opts, o)
+		req.opts = append(req.opts, o)
 		return nil
 	}
 	fs.Func("at", "", func(s string) error {
@@ -70,19 +83,25 @@ func enqueue(ctx context.Context, env *commandEnv, args []string) error {
 		return deliver("in", tasks.DeliverIn(d))
 	})
 	fs.Func("key", "", func(s string) error {
-		opts = append(opts, tasks.IdempotencyKey(s))
+		req.opts = append(req.opts, tasks.IdempotencyKey(s))
 		return nil
 	})
 	fs.Func("account", "", func(s string) error {
-		opts = append(opts, tasks.Account(s))
+		req.account = s
+		req.opts = append(req.opts, tasks.Account(s))
 		return nil
 	})
 	fs.Func("max-retry", "", func(s string) error {
+		// Atoi takes any int; tasks.MaxRetry says which ones asynq can
+		// keep, so the range is checked in one place.
 		n, err := strconv.Atoi(s)
+		if errors.Is(err, strconv.ErrRange) {
+			return errors.New("out of range: want 0 to 2147483647")
+		}
 		if err != nil {
 			return errors.New("want a whole number")
 		}
-		opts = append(opts, tasks.MaxRetry(n))
+		req.opts = append(req.opts, tasks.MaxRetry(n))
 		return nil
 	})
 	durationOption := func(name string, option func(time.Duration) tasks.Option) {
@@ -91,7 +110,7 @@ func enqueue(ctx context.Context, env *commandEnv, args []string) error {
 			if err != nil {
 				return errors.New("want a duration, e.g. 10s or 1h")
 			}
-			opts = append(opts, option(d))
+			req.opts = append(req.opts, option(d))
 			return nil
 		})
 	}
@@ -100,33 +119,75 @@ func enqueue(ctx context.Context, env *commandEnv, args []string) error {
 
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(pos) != 1 {
-		return inputErrorf("enqueue takes one job type, got %d arguments (see producer --help)", len(pos))
+		return nil, inputErrorf("enqueue takes one job type, got %d arguments (see producer --help)", len(pos))
 	}
-	taskType := pos[0]
-	if !slices.Contains(tasks.Types(), taskType) {
-		return inputErrorf("unknown job type %q (see producer --help)", taskType)
+	req.taskType = pos[0]
+	if !slices.Contains(tasks.Types(), req.taskType) {
+		return nil, inputErrorf("unknown job type %q (see producer --help)", req.taskType)
 	}
+	if req.zone, err = accountZone(env.getenv, *zone, req.account); err != nil {
+		return nil, err
+	}
+	if !req.dryRun {
+		// Check the URL before reading stdin, which may block.
+		if err := env.checkRedisURL(); err != nil {
+			return nil, err
+		}
+	}
+	payload, err := readPayload(env, *file)
+	if err != nil {
+		return nil, err
+	}
+	if req.job, err = tasks.Parse(req.taskType, payload); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
 
-	// Connect (and so check the URL) before reading stdin, which may
-	// block; the connection itself is made on first use.
-	producer, err := env.open()
+// Environment variables that tell the command an account's Easemob zone.
+const (
+	envZone = "HERALD_ZONE" // every account's
+	// envAccountZone is the worker's own per-account variable, so a shell
+	// set up like the worker checks startDate as the worker will.
+	envAccountZone = "HERALD_EASEMOB_%s_ZONE"
+)
+
+// accountZone returns the Easemob time zone of account: --zone, else the
+// worker's HERALD_EASEMOB_<ACCOUNT>_ZONE, else HERALD_ZONE, else +08:00.
+func accountZone(getenv func(string) string, flagValue, account string) (*time.Location, error) {
+	name, source := flagValue, "--zone"
+	if name == "" {
+		source = fmt.Sprintf(envAccountZone, strings.ToUpper(account))
+		name = getenv(source)
+	}
+	if name == "" {
+		name, source = getenv(envZone), envZone
+	}
+	loc, err := tasks.ParseZone(name)
+	if err != nil {
+		return nil, inputErrorf("%s: %v", source, err)
+	}
+	return loc, nil
+}
+
+func enqueue(ctx context.Context, env *commandEnv, args []string) error {
+	req, err := parseEnqueue(env, args)
+	if err != nil {
+		return err
+	}
+	zone := tasks.WithZone(req.zone)
+	if req.dryRun {
+		return dryRun(env, tasks.NewProducer(nil, zone), req)
+	}
+	producer, err := env.open(zone)
 	if err != nil {
 		return err
 	}
 	defer producer.Close()
-
-	payload, err := readPayload(env.stdin, *file)
-	if err != nil {
-		return err
-	}
-	job, err := tasks.ParseStrict(taskType, payload)
-	if err != nil {
-		return err
-	}
-	receipt, err := producer.Enqueue(ctx, job, opts...)
+	receipt, err := producer.Enqueue(ctx, req.job, req.opts...)
 	if receipt != nil {
 		// Also when a split job failed part-way: say what got in.
 		if perr := env.print(receipt); perr != nil && err == nil {
@@ -136,10 +197,35 @@ func enqueue(ctx context.Context, env *commandEnv, args []string) error {
 	return err
 }
 
-func readPayload(stdin io.Reader, file string) ([]byte, error) {
-	r := stdin
+// plannedTask is one task a dry run would enqueue.
+type plannedTask struct {
+	Type    string    `json:"type"`
+	Queue   string    `json:"queue"`
+	Payload tasks.Job `json:"payload"`
+}
+
+// dryRun checks the job and options as enqueue would and prints the tasks
+// it would add, without Redis.
+func dryRun(env *commandEnv, p *tasks.Producer, req *enqueueRequest) error {
+	parts, err := p.Check(req.job, req.opts...)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		DryRun bool          `json:"dry_run"`
+		Tasks  []plannedTask `json:"tasks"`
+	}{DryRun: true}
+	for _, part := range parts {
+		prov, _ := tasks.ProviderOf(part.Type())
+		out.Tasks = append(out.Tasks, plannedTask{Type: part.Type(), Queue: prov.Queue(), Payload: part})
+	}
+	return env.print(out)
+}
+
+func readPayload(env *commandEnv, file string) ([]byte, error) {
+	r := env.stdin
 	if file != "-" {
-		f, err := os.Open(file)
+		f, err := env.openFile(file)
 		if err != nil {
 			return nil, inputError{fmt.Errorf("-f: %w", err)}
 		}

@@ -33,14 +33,14 @@ type result struct {
 // runCLI runs the command with HERALD_REDIS_URL set to url ("" for unset).
 func runCLI(t *testing.T, url, stdin string, args ...string) result {
 	t.Helper()
+	return runCLIEnv(t, map[string]string{envRedisURL: url}, stdin, args...)
+}
+
+// runCLIEnv runs the command with exactly the environment env.
+func runCLIEnv(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	getenv := func(k string) string {
-		if k == envRedisURL {
-			return url
-		}
-		return ""
-	}
-	code := run(t.Context(), args, strings.NewReader(stdin), &out, &errOut, getenv)
+	code := run(t.Context(), args, strings.NewReader(stdin), &out, &errOut, func(k string) string { return env[k] })
 	return result{code, out.String(), errOut.String()}
 }
 
@@ -164,7 +164,7 @@ func TestEnqueueBadInput(t *testing.T) {
 			`{"targets":["u0"],"pushmesage":{"title":"t","content":"c"}}`,
 			[]string{"enqueue", single},
 			"producer: easemob push.single: pushmesage: unknown field"},
-		{"not JSON", `{"targets":`, []string{"enqueue", single}, "payload: not valid JSON"},
+		{"not JSON", `{"targets":`, []string{"enqueue", single}, "payload: does not decode: not valid JSON"},
 		{"empty stdin", ``, []string{"enqueue", single}, "payload: empty"},
 		{"unknown type", payload, []string{"enqueue", "easemob:push.everyone"}, `unknown job type "easemob:push.everyone"`},
 		{"no type", payload, []string{"enqueue"}, "one job type"},
@@ -177,6 +177,20 @@ func TestEnqueueBadInput(t *testing.T) {
 		{"bad account", payload, []string{"enqueue", single, "--account", "a:b"}, `producer: --account "a:b": may hold only lower-case letters, digits, '_' and '-'`},
 		{"empty key", payload, []string{"enqueue", single, "--key", ""}, `producer: --key "": must not be empty`},
 		{"negative retries", payload, []string{"enqueue", single, "--max-retry", "-1"}, "--max-retry -1: must not be negative"},
+		// These wrapped to -2147483648 and 0 in asynq's 32 bits.
+		{"retries past 32 bits", payload, []string{"enqueue", single, "--max-retry", "2147483648"}, "producer: --max-retry 2147483648: must be 0 to 2147483647"},
+		{"retries 2^32", payload, []string{"enqueue", single, "--max-retry", "4294967296"}, "producer: --max-retry 4294967296: must be 0 to 2147483647"},
+		{"retries past 64 bits", payload, []string{"enqueue", single, "--max-retry", "99999999999999999999"}, "out of range: want 0 to 2147483647"},
+		{"timeout too long", payload, []string{"enqueue", single, "--timeout", "1000000h"}, "producer: --timeout 1000000h0m0s: must be at most 876000h0m0s"},
+		{"misspelled startDate", `{"start_date":"2030-01-01 12:00:00","pushMessage":{"title":"t","content":"c"}}`,
+			[]string{"enqueue", tasks.TypeEasemobPushTask}, "producer: easemob push.task: start_date: unknown field"},
+		{"duplicate key", `{"targets":["a"],"targets":["b"],"pushMessage":{"title":"t","content":"c"}}`,
+			[]string{"enqueue", single}, "easemob push.single: targets: duplicate key"},
+		{"invalid UTF-8", "{\"targets\":[\"a\xff\"],\"pushMessage\":{\"title\":\"t\",\"content\":\"c\"}}",
+			[]string{"enqueue", single}, "producer: easemob push.single: targets[0]: not valid UTF-8"},
+		{"target dot dot", `{"target":"..","pushMessage":{"title":"t","content":"c"}}`,
+			[]string{"enqueue", tasks.TypeEasemobPushSync}, `target: must not be "." or ".."`},
+		{"bad zone", payload, []string{"enqueue", single, "--zone", "Mars/Olympus"}, `producer: --zone: "Mars/Olympus" is neither an offset like +08:00 nor a known IANA zone`},
 		{"missing file", "", []string{"enqueue", single, "-f", "/nonexistent/job.json"}, "no such file"},
 		{"unknown command", payload, []string{"push", single}, `unknown command "push"`},
 		{"no command", "", nil, "no command"},
@@ -202,6 +216,81 @@ func TestEnqueueBadInput(t *testing.T) {
 				t.Errorf("Redis holds %d keys (%v), want 0", n, err)
 			}
 		})
+	}
+}
+
+// The CLI checks startDate in the account's zone: --zone, else the
+// worker's per-account variable, else HERALD_ZONE, else +08:00. The
+// startDate below is 90 minutes ahead in UTC: 7.5 h in the past read in
+// +08:00.
+func TestEnqueueZone(t *testing.T) {
+	start := tasks.EasemobStartDate(time.Now().Add(90*time.Minute), time.UTC)
+	job := `{"startDate":"` + start + `","pushMessage":{"title":"t","content":"c"}}`
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		ok   bool
+	}{
+		{"default +08:00", nil, nil, false},
+		{"flag", nil, []string{"--zone", "UTC"}, true},
+		{"flag offset", nil, []string{"--zone", "+00:00"}, true},
+		{"HERALD_ZONE", map[string]string{"HERALD_ZONE": "Etc/UTC"}, nil, true},
+		{"account variable", map[string]string{"HERALD_EASEMOB_SHOP_ZONE": "+00:00"}, []string{"--account", "shop"}, true},
+		{"other account's variable", map[string]string{"HERALD_EASEMOB_SHOP_ZONE": "+00:00"}, nil, false},
+		{"account variable beats HERALD_ZONE", map[string]string{"HERALD_EASEMOB_SHOP_ZONE": "+00:00", "HERALD_ZONE": "Asia/Shanghai"},
+			[]string{"--account", "shop"}, true},
+		{"flag beats variables", map[string]string{"HERALD_EASEMOB_DEFAULT_ZONE": "+08:00", "HERALD_ZONE": "+08:00"},
+			[]string{"--zone", "UTC"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"enqueue", tasks.TypeEasemobPushTask, "--dry-run"}, tt.args...)
+			r := runCLIEnv(t, tt.env, job, args...)
+			if tt.ok && r.code != exitOK || !tt.ok && (r.code != exitInput || !strings.Contains(r.stderr, "startDate")) {
+				t.Errorf("exit %d, stderr %q; want ok=%v", r.code, r.stderr, tt.ok)
+			}
+		})
+	}
+}
+
+// A dry run needs no Redis: it prints the tasks enqueue would add, split
+// per provider call.
+func TestEnqueueDryRun(t *testing.T) {
+	targets := make([]string, 150)
+	for i := range targets {
+		targets[i] = fmt.Sprintf("u%d", i)
+	}
+	b, _ := json.Marshal(map[string]any{"targets": targets, "pushMessage": map[string]any{
+		"title": "t", "content": "c", "ext": json.RawMessage(`{"orderId":9007199254740993}`)}})
+	r := runCLIEnv(t, nil, string(b), "enqueue", tasks.TypeEasemobPushSingle, "--dry-run", "--max-retry", "3")
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	var out struct {
+		DryRun bool `json:"dry_run"`
+		Tasks  []struct {
+			Type, Queue string
+			Payload     json.RawMessage
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !out.DryRun || len(out.Tasks) != 2 || out.Tasks[0].Queue != "easemob" {
+		t.Fatalf("dry run = %s", r.stdout)
+	}
+	for _, task := range out.Tasks {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, task.Payload); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(compact.String(), `"ext":{"orderId":9007199254740993}`) {
+			t.Errorf("payload %s lost the ext number", task.Payload)
+		}
+		if _, err := tasks.Parse(task.Type, task.Payload); err != nil {
+			t.Errorf("payload does not parse: %v", err)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/herald-dispatch/herald/tasks"
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	default:
 		return fail(stderr, inputErrorf("unknown command %q", cmdArgs[0]))
 	}
-	env := &commandEnv{redisURL: *redisURL, stdin: stdin, stdout: stdout}
+	env := &commandEnv{redisURL: *redisURL, stdin: stdin, stdout: stdout, getenv: getenv, openFile: openFile}
 	err = cmd(ctx, env, cmdArgs[1:])
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -72,14 +73,26 @@ type commandEnv struct {
 	redisURL string // from the global --redis or the environment
 	stdin    io.Reader
 	stdout   io.Writer
+	getenv   func(string) string
+	openFile func(name string) (io.ReadCloser, error) // for -f
+}
+
+func openFile(name string) (io.ReadCloser, error) { return os.Open(name) }
+
+// checkRedisURL reports a missing Redis URL as bad input.
+func (e *commandEnv) checkRedisURL() error {
+	if e.redisURL == "" {
+		return inputErrorf("no Redis: set --redis or %s (redis://host:6379/0, rediss:// for TLS)", envRedisURL)
+	}
+	return nil
 }
 
 // open connects to Redis. A missing or malformed URL is bad input.
-func (e *commandEnv) open() (*tasks.Producer, error) {
-	if e.redisURL == "" {
-		return nil, inputErrorf("no Redis: set --redis or %s (redis://host:6379/0, rediss:// for TLS)", envRedisURL)
+func (e *commandEnv) open(opts ...tasks.ProducerOption) (*tasks.Producer, error) {
+	if err := e.checkRedisURL(); err != nil {
+		return nil, err
 	}
-	p, err := tasks.OpenProducer(e.redisURL)
+	p, err := tasks.OpenProducer(e.redisURL, opts...)
 	if err != nil {
 		return nil, inputError{err}
 	}
@@ -176,6 +189,12 @@ Enqueue flags:
   --retention DURATION
                      how long a completed task stays visible and its key taken
                      (default 24h)
+  --zone ZONE        the account's Easemob server zone, in which startDate is
+                     checked: +08:00 or an IANA name such as Asia/Shanghai
+                     (default $HERALD_EASEMOB_<ACCOUNT>_ZONE, then $HERALD_ZONE,
+                     then +08:00)
+  --dry-run          check the job and options and print the tasks that would be
+                     enqueued, without Redis
 
 Flags for every command:
   --redis URL        redis://[user:password@]host:port/db, rediss:// for TLS

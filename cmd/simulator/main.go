@@ -73,6 +73,8 @@ type simulator struct {
 func simulators() map[string]simulator {
 	return map[string]simulator{
 		"easemob": easemobSimulator(),
+		"feishu":  feishuSimulator(),
+		"enos":    enosSimulator(),
 	}
 }
 

@@ -38,7 +38,7 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	defer func() { stopWorker(); <-done }()
 
 	producer := tasks.NewProducer(rdb)
-	fmt.Fprintln(out, "Herald demo: an embedded Redis and an Easemob simulator; nothing persists, nothing leaves this machine.")
+	fmt.Fprintln(out, "Herald demo: an embedded Redis and Easemob, Feishu and EnOS simulators; nothing persists, nothing leaves this machine.")
 	fmt.Fprintln(out)
 
 	var ids []string
@@ -81,6 +81,8 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	order := &tasks.EasemobPushSingle{Targets: []string{"dave", "erin"}, PushMessage: msg("Order shipped")}
 	enqueue("push.single, idempotency key order-42", order, tasks.IdempotencyKey("order-42"))
 	enqueue("push.single, same key again", order, tasks.IdempotencyKey("order-42"))
+	enqueueFeishu(enqueue)
+	enqueueEnOS(enqueue)
 	if err != nil {
 		log.Error().Err(err).Msg("demo enqueue")
 		return 1
@@ -123,6 +125,8 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Endpoint, recipients, r.StartDate, r.PushMessage)
 	}
 	tw.Flush()
+	showFeishu(out, d)
+	showEnOS(out, d)
 	fmt.Fprintf(out, "\n%d of %d tasks delivered.\n", len(statuses)-failed, len(statuses))
 
 	if keep {

@@ -5,6 +5,7 @@
 //	worker -probe http://127.0.0.1:8080/readyz   exit 0 if it answers 2xx
 //	worker -version                       print the build's version and exit
 //	worker demo [-keep]                   the zero-setup demo
+//	worker feishu-auth <account> < token  store a new Feishu refresh token
 //
 // Configuration comes from the YAML file, then HERALD_* environment
 // variables (see README). With no Redis configured the worker runs in demo
@@ -38,6 +39,8 @@ const usage = `Usage:
   worker [flags]        run the worker (demo mode when no Redis is configured)
   worker demo [-keep]   the zero-setup demo: an embedded Redis and the provider
                         simulators, sample jobs enqueued and delivered, then exit
+  worker feishu-auth [-config f] <account> < token
+                        store a new Feishu refresh token (read from stdin)
 
 Configuration comes from -config (a YAML file), then HERALD_* environment
 variables over it; see README.md. Exit status: 0 ok, 1 failed while running,
@@ -59,6 +62,9 @@ const redisPingTimeout = 10 * time.Second
 // run is main with its dependencies passed in, for tests. Exit status 2
 // means bad flags or config; 1 means the worker failed while running.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	if len(args) > 0 && args[0] == "feishu-auth" {
+		return feishuAuth(ctx, args[1:], os.Stdin, stdout, stderr, environ)
+	}
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
