@@ -37,7 +37,8 @@ func buildDingTalk(cfg Config, rdb redis.UniversalClient, tokens *providers.Toke
 				client: client, rdb: rdb, queue: queue, insp: insp,
 				pace: tr, keep: max(cfg.DeliveredTTL.D(), tr.Window.D()+tasks.DefaultRetention),
 			},
-			limits: resolveLimits(tasks.DingTalk, name, a.Limits, cfg.Limiter),
+			// DingTalk limits an app (20 QPS per app per API), by its app key.
+			limits: resolveLimits(tasks.DingTalk, LimitScope(a.AppKey), a.Limits, cfg.Limiter, timeout),
 		})
 	}
 	return nil
