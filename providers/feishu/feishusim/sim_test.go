@@ -268,8 +268,21 @@ func TestFaults(t *testing.T) {
 	if got := s.Received(); len(got) != before+1 || got[len(got)-1].NotificationID != "7" {
 		t.Fatalf("drop_after: %d records, want %d with notification 7 last", len(got), before+1)
 	}
-	calls := s.Calls()
-	if last := calls[len(calls)-1]; last.Fault != simkit.FaultDropAfter || last.Status != 0 || last.Endpoint != feishusim.ExecuteSend {
-		t.Fatalf("last call %+v", last)
+	// The Kit logs the call once its handler is done, which may be after
+	// the client saw the connection close: wait for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		calls := s.Calls()
+		last := calls[len(calls)-1]
+		if last.Fault == simkit.FaultDropAfter {
+			if last.Status != 0 || last.Path != sendPath("7") {
+				t.Fatalf("drop_after call %+v; want status 0 (no reply seen)", last)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drop_after call never logged; last %+v", last)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
