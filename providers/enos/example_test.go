@@ -29,7 +29,7 @@ func Example() {
 		// Tokens: providers.NewTokenCache(rdb) and Redis: rdb to share the
 		// token and unique timestamps with every replica.
 	})
-	todo := 1 // messageType: 1 (to-do) is the only type
+	todo := 1  // messageType: 1 (to-do) is the only type
 	users := 1 // targetType: 1 the listed users, 0 everyone in the OU
 	job := &tasks.EnOSNoticeProduce{OrgID: enossim.DefaultOrgID, Messages: []tasks.EnOSMessage{{
 		MessageID: "ticket-7-assigned", MessageType: &todo, AppID: "app-access-key",
