@@ -48,7 +48,8 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 		accounts.add(tasks.Easemob, name, Account{
 			Sender: client,
 			Env:    tasks.Env{Zone: zone},
-			limits: resolveLimits(tasks.Easemob, scope, a.Limits, lc, timeout),
+			limits:  resolveLimits(tasks.Easemob, scope, a.Limits, lc, timeout),
+			timeout: timeout,
 		})
 	}
 	buildFeishu(cfg, rdb, tokens, accounts)
