@@ -30,7 +30,7 @@ func addEnOSAccounts(accounts Accounts, cfg Config, rdb redis.UniversalClient) {
 			Redis:      rdb,
 		})
 		accounts.add(tasks.EnOS, name, Account{
-			Sender: client,
+			Sender:  client,
 			limits:  resolveLimits(tasks.EnOS, LimitScope(a.AppKey), a.Limits, cfg.Limiter, timeout),
 			timeout: timeout,
 		})
