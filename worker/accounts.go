@@ -53,6 +53,9 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 		})
 	}
 	buildFeishu(cfg, rdb, tokens, accounts)
+	if err := buildDingTalk(cfg, rdb, tokens, accounts); err != nil {
+		return nil, err
+	}
 	addEnOSAccounts(accounts, cfg, rdb)
 	return accounts, nil
 }

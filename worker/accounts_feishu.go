@@ -33,7 +33,8 @@ func buildFeishu(cfg Config, rdb redis.UniversalClient, tokens *providers.TokenC
 			ReauthRetry:   a.ReauthRetry.D(),
 		})
 		accounts.add(tasks.Feishu, name, Account{
-			Sender:  client,
+			Sender: client,
+			// Feishu limits an app, by its app id.
 			limits:  resolveLimits(tasks.Feishu, LimitScope(a.AppID), a.Limits, cfg.Limiter, timeout),
 			timeout: timeout,
 		})

@@ -68,6 +68,8 @@ type Config struct {
 	Easemob map[string]EasemobAccount `yaml:"easemob"`
 	// Feishu maps account names to Feishu helpdesks (config_feishu.go).
 	Feishu map[string]FeishuAccount `yaml:"feishu"`
+	// DingTalk maps account names to DingTalk apps (work notices).
+	DingTalk map[string]DingTalkAccount `yaml:"dingtalk"`
 	// EnOS maps account names to EnOS applications.
 	EnOS map[string]EnOSAccount `yaml:"enos"`
 }
@@ -382,7 +384,7 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return bad("log.level", err.Error())
 	}
-	if len(c.Easemob)+len(c.EnOS)+len(c.Feishu) == 0 && c.Redis.Configured() {
+	if len(c.Easemob)+len(c.EnOS)+len(c.Feishu)+len(c.DingTalk) == 0 && c.Redis.Configured() {
 		// Without Redis the worker runs the demo, which brings its own.
 		return bad("easemob", "no provider accounts configured: a worker needs at least one")
 	}
@@ -408,6 +410,9 @@ func (c Config) Validate() error {
 		if err := checkLimits(tasks.Easemob, key+".limits", a.Limits); err != nil {
 			return err
 		}
+	}
+	if err := validateDingTalk(c.DingTalk); err != nil {
+		return err
 	}
 	if err := validateFeishu(c.Feishu); err != nil {
 		return err

@@ -84,7 +84,7 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		writeResult(t, res)
 		return nil
 	}
-	result, err := d.deliver(ctx, info, acct, job, keys)
+	_, result, err := d.deliver(ctx, info, acct, job, &keys)
 	if err != nil {
 		return outcome(err)
 	}
@@ -107,33 +107,37 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // archives a task whose retries are spent even when its error is not a
 // failure. So a job on its last attempt waits in the handler instead, for
 // as long as its deadline allows.
-func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, keys recordKeys) ([]byte, error) {
+//
+// keys names the task's delivery record, kept around each call (see try);
+// nil keeps none, for calls that are harmless to repeat and whose result
+// the caller records (DingTalk's tracking reads).
+func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, keys *recordKeys) (any, []byte, error) {
 	lastChance := info.attempt >= info.maxRetry
 	reauthorized := false
 	owner := rand.Text()
 	for {
-		result, err := d.try(ctx, info, acct, job, keys, owner, lastChance)
+		result, encoded, err := d.try(ctx, info, acct, job, keys, owner, lastChance)
 		var pe *providers.Error
 		if err == nil || !errors.As(err, &pe) {
-			return result, err
+			return result, encoded, err
 		}
 		switch pe.Class {
 		case providers.Unauthorized:
 			if reauthorized {
-				return nil, err
+				return nil, nil, err
 			}
 			reauthorized = true
 			info.log.Info().Str("code", pe.Code).Msg("token rejected; calling again with a new token, through the limits")
 			continue
 		case providers.RateLimited:
 		default:
-			return result, err
+			return result, encoded, err
 		}
 		if deadline, ok := ctx.Deadline(); !lastChance || !ok || time.Until(deadline) < pe.RetryAfter {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := d.limiter.sleep(ctx, pe.RetryAfter); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 }
@@ -141,10 +145,10 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 // try makes one call: circuit, limits, attempt record, the call, and its
 // records. The result is the provider's, encoded, and is what the
 // delivered-marker holds.
-func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, keys recordKeys, owner string, lastChance bool) ([]byte, error) {
+func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, keys *recordKeys, owner string, lastChance bool) (any, []byte, error) {
 	probe, err := d.circuits.allow(ctx, info)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	maxWait := d.limiter.maxWait
 	if deadline, ok := ctx.Deadline(); ok && lastChance {
@@ -152,12 +156,14 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	}
 	permit, err := d.limiter.admit(ctx, info.provider, actionOf(info.typ), acct.limits, maxWait)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	b, err := d.begin(ctx, info, keys, owner)
-	if err != nil || b.status == beginDelivered {
-		permit.release(ctx)
-		return b.result, err
+	if keys != nil {
+		b, err := d.begin(ctx, info, *keys, owner)
+		if err != nil || b.status == beginDelivered {
+			permit.release(ctx)
+			return nil, b.result, err
+		}
 	}
 	c := &call{keys: keys, owner: owner}
 	for i, l := range permit.leases {
@@ -179,21 +185,23 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 		}
 		// The provider has the notification: the marker must land, or a
 		// retry would find the call in doubt.
-		if !d.inflight.retry("delivered", func(ctx context.Context) error { return d.records.done(ctx, keys, owner, out) }) {
+		if keys != nil && !d.inflight.retry("delivered", func(ctx context.Context) error { return d.records.done(ctx, *keys, owner, out) }) {
 			info.log.Error().Msg("delivered, but the delivered-marker could not be written before the worker stopped: a retry finds this call in doubt")
 		}
 		_ = d.circuits.record(ctx, info, nil)
 		if probe {
 			info.log.Info().Msg("probe delivered")
 		}
-		return out, nil
+		return res, out, nil
 	}
-	op := "clear"
-	if !answered(callErr) {
-		op = "doubt"
+	if keys != nil {
+		op := "clear"
+		if !answered(callErr) {
+			op = "doubt"
+		}
+		d.inflight.retry("attempt_"+op, func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, op) })
 	}
-	d.inflight.retry("attempt_"+op, func(ctx context.Context) error { return d.records.end(ctx, keys, owner, op) })
-	return nil, d.circuits.record(ctx, info, err)
+	return nil, nil, d.circuits.record(ctx, info, err)
 }
 
 // begin records the call about to go, and deals with what an earlier call

@@ -19,7 +19,7 @@ const attemptLease = 15 * time.Second
 // call is one provider call this worker has out: the slots it holds and
 // its attempt record, renewed together by the heartbeat.
 type call struct {
-	keys   recordKeys
+	keys   *recordKeys // nil: no attempt record
 	owner  string
 	leases []heldLease
 }
@@ -101,7 +101,9 @@ func (f *inflight) renew(ctx context.Context) {
 	byLease := map[time.Duration][]*ratelimit.Lease{}
 	var calls []*call
 	for c := range f.calls {
-		calls = append(calls, c)
+		if c.keys != nil {
+			calls = append(calls, c)
+		}
 		for _, l := range c.leases {
 			byLease[l.d] = append(byLease[l.d], l.lease)
 		}
@@ -122,7 +124,7 @@ func (f *inflight) renew(ctx context.Context) {
 		}
 	}
 	for _, c := range calls {
-		if err := f.records.renew(ctx, c.keys, c.owner, attemptLease); err != nil {
+		if err := f.records.renew(ctx, *c.keys, c.owner, attemptLease); err != nil {
 			f.log.Warn().Err(err).Msg("heartbeat: could not renew attempt records")
 			return
 		}

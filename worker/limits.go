@@ -349,9 +349,11 @@ type callOutcome struct {
 	// started: the provider may have started work (success, or a fate
 	// unknown such as a timeout or a 5xx).
 	started bool
-	// throttled: the provider refused the call as too many. It did not
-	// count it, so the call is given back.
-	throttled bool
+	// refused: the provider refused the call as too many. Providers count
+	// what they serve, so the call is given back (one that counts refusals
+	// shows it with more 429s, and the rate adapts). A call turned away
+	// for its token still counts: its retry is a call of its own.
+	refused bool
 	// keepHeld keeps Hold slots taken until start plus their run time:
 	// for work started, or as a stand-in for a task the provider says
 	// occupies a slot Herald thought free.
@@ -365,7 +367,7 @@ func (p permit) settle(ctx context.Context, o callOutcome) {
 	ctx = context.WithoutCancel(ctx)
 	for i, c := range p.calls {
 		switch {
-		case o.throttled, p.giveBack[i] && !o.started:
+		case o.refused, p.giveBack[i] && !o.started:
 			_ = c.Cancel(ctx)
 		case o.answered:
 			_ = c.Done(ctx)
@@ -482,7 +484,7 @@ func (l *limiter) settle(ctx context.Context, info *taskInfo, acct Account, job 
 		start:    jobStart(job, acct.Env.Zone),
 	}
 	o.keepHeld = o.started || capped
-	o.throttled = isPE && pe.Class == providers.RateLimited && !capped
+	o.refused = isPE && !capped && pe.Class == providers.RateLimited
 	pm.settle(ctx, o)
 	if !isPE || pe.Class != providers.RateLimited {
 		return err

@@ -33,7 +33,9 @@ type taskInfo struct {
 	account  string
 	attempt  int // 0 on the first try
 	maxRetry int
-	log      zerolog.Logger
+	// enqueueID is the task's tasks.HeaderEnqueueID, "" if it has none.
+	enqueueID string
+	log       zerolog.Logger
 }
 
 type taskInfoKey struct{}
@@ -61,7 +63,7 @@ func withTaskInfo(base zerolog.Logger, m *Metrics) Middleware {
 			provider, _ := tasks.ProviderOf(t.Type())
 			ti := &taskInfo{
 				id: id, typ: t.Type(), provider: provider, account: account,
-				attempt: attempt, maxRetry: maxRetry,
+				attempt: attempt, maxRetry: maxRetry, enqueueID: t.Headers()[tasks.HeaderEnqueueID],
 				log: base.With().Str("task_id", id).Str("job_type", t.Type()).
 					Str("provider", string(provider)).Str("account", account).
 					Int("attempt", attempt+1).Logger(),

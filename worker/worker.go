@@ -107,7 +107,7 @@ func (w *Worker) Handler() asynq.Handler {
 		worker:   fmt.Sprintf("%s:%d", host, os.Getpid()),
 		metrics:  w.metrics,
 	}
-	return chain(d,
+	return chain(dingTalkTracking(d),
 		withTaskInfo(w.log, w.metrics),
 		notBefore(time.Now),
 	)
