@@ -149,10 +149,24 @@ func TestCrashKilledWorkerMidCall(t *testing.T) {
 		}
 	}
 	received := len(sim.Received())
-	t.Logf("after %v: %d delivered by the new worker, %d in doubt archived (hold), provider received %d (the killed worker's %d calls landed)",
-		time.Since(killed).Round(time.Second), len(untouched), archived, received, inFlight)
-	if archived != inFlight || received != total {
-		t.Errorf("archived in doubt %d, want %d; provider received %d, want %d (none sent twice)", archived, inFlight, received, total)
+	perTarget := map[string]int{}
+	for _, r := range sim.Received() {
+		for _, tg := range r.Targets {
+			perTarget[tg]++
+		}
+	}
+	for tg, n := range perTarget {
+		if n > 1 {
+			t.Errorf("%s received %d times", tg, n)
+		}
+	}
+	// The simulator drops a slowed call whose client went away, so the
+	// killed worker's calls did not land: the held jobs are for an
+	// operator to run (they would have doubled had they landed and been resent).
+	t.Logf("after %v: %d delivered by the new worker, %d in doubt archived (hold), provider received %d",
+		time.Since(killed).Round(time.Second), len(untouched), archived, received)
+	if archived != inFlight || received < len(untouched) || received > total {
+		t.Errorf("archived in doubt %d, want %d; provider received %d, want %d to %d", archived, inFlight, received, len(untouched), total)
 	}
 }
 

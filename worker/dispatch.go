@@ -160,6 +160,11 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	}
 	if keys != nil {
 		b, err := d.begin(ctx, info, *keys, owner)
+		if err != nil && b.status == beginFirst {
+			// A begin that timed out may still run when Redis catches up:
+			// take back our attempt, the call was not made.
+			d.inflight.retry("attempt_clear", func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, "clear") })
+		}
 		if err != nil || b.status == beginDelivered {
 			permit.release(ctx)
 			return nil, b.result, err

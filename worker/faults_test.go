@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -143,6 +144,19 @@ func TestRedisGoneWhileCallsOut(t *testing.T) {
 		ids = append(ids, s.enqueue(t, asyncJob(fmt.Sprintf("r%d", i))).IDs()...)
 	}
 	s.waitState(t, "active", ids...)
+	// Every call is out once its attempt record is written.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		keys, err := s.rdb.Keys(context.Background(), "herald:attempt:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) == jobs {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d attempt records, want %d", len(keys), jobs)
+		}
+	}
 	if err := srv.Pause(); err != nil {
 		t.Fatal(err)
 	}
