@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	_ "embed"
 	"fmt"
 	"time"
@@ -107,8 +108,15 @@ func (c *circuits) record(ctx context.Context, info *taskInfo, callErr error) er
 		return callErr
 	}
 	op := ""
+	var pe *providers.Error
 	switch providers.ClassOf(callErr) {
 	case providers.Transient:
+		// Only what the provider's HTTP said (a 5xx, a transport error);
+		// Herald's own transient waits (a DingTalk send not yet sent) are
+		// no sign of an outage.
+		if errors.As(callErr, &pe) && pe.Status == 0 && pe.Err == nil {
+			return callErr
+		}
 		op = "fail"
 	case providers.Permanent:
 		op = "ok" // the provider answered
