@@ -246,11 +246,12 @@ func (d *dispatcher) begin(ctx context.Context, info *taskInfo, keys recordKeys,
 }
 
 // answered reports whether a failed call certainly did not deliver: the
-// provider replied (with an error), or the connection was never made. A
-// call that went out and got no reply may have been acted on.
+// provider replied (with an error), the client refused before calling (a
+// paused account, a bad config: no transport error), or the connection was
+// never made. A call that went out and got no reply may have been acted on.
 func answered(err error) bool {
 	var pe *providers.Error
-	if errors.As(err, &pe) && pe.Status != 0 {
+	if errors.As(err, &pe) && (pe.Status != 0 || pe.Err == nil) {
 		return true
 	}
 	var op *net.OpError
