@@ -7,6 +7,5 @@ package worker
 // share a Redis Cluster slot with each other and with tasks.DueKey.
 
 func asynqTaskKeyPrefix(q string) string { return "asynq:{" + q + "}:t:" }
-func asynqTaskKey(q, id string) string   { return asynqTaskKeyPrefix(q) + id }
 func asynqScheduledKey(q string) string  { return "asynq:{" + q + "}:scheduled" }
 func asynqPendingKey(q string) string    { return "asynq:{" + q + "}:pending" }
