@@ -2,8 +2,8 @@ package worker
 
 import (
 	"context"
-	"errors"
 	_ "embed"
+	"errors"
 	"fmt"
 	"time"
 
