@@ -38,9 +38,7 @@ func decodeStrict(taskType string, payload []byte, job Job) error {
 		return invalid(path, rule)
 	}
 
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(job); err != nil {
+	if err := decodeInto(payload, job); err != nil {
 		var verr *ValidationError
 		var terr *json.UnmarshalTypeError
 		switch {
@@ -55,6 +53,14 @@ func decodeStrict(taskType string, payload []byte, job Job) error {
 		return invalid(wholePayload, strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return nil
+}
+
+// decodeInto decodes payload into job with encoding/json, refusing fields
+// job does not have.
+func decodeInto(payload []byte, job Job) error {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	return dec.Decode(job)
 }
 
 // textRule returns the rule a token breaks, or "": span, the raw bytes

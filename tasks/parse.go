@@ -49,6 +49,10 @@ func Parse(taskType string, payload []byte) (Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	if quickDecode(payload, job) {
+		return job, nil
+	}
+	job, _ = newJob(taskType) // the fast path may have half filled it
 	if err := decodeStrict(taskType, payload, job); err != nil {
 		return nil, err
 	}
