@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-dispatch/herald/internal/pipescript"
 )
 
 var (
@@ -120,24 +122,56 @@ type Call struct {
 // Allowed. A denial's RetryAfter assumes calls in flight are answered now,
 // so it is a lower bound while any are: ask again then.
 func (c *Calls) Reserve(ctx context.Context, key string, lim CallLimit, inFlight time.Duration) (*Call, Decision, error) {
-	if err := checkKey(key); err != nil {
+	if err := checkReserve(key, lim, inFlight); err != nil {
 		return nil, Decision{}, err
+	}
+	id := rand.Text()
+	keys, args := lim.reserveArgs(key, id, inFlight)
+	v, err := c.reserve.Run(ctx, c.rdb, keys, args...).Int64Slice()
+	return c.reserved(key, id, v, err)
+}
+
+// ReserveIn is Reserve queued on pipe, to go in one round trip with other
+// commands (the decisions for a job's other limits, say); its answer is the
+// returned func's once pipe has run.
+func (c *Calls) ReserveIn(ctx context.Context, pipe redis.Pipeliner, key string, lim CallLimit, inFlight time.Duration) func() (*Call, Decision, error) {
+	if err := checkReserve(key, lim, inFlight); err != nil {
+		return func() (*Call, Decision, error) { return nil, Decision{}, err }
+	}
+	id := rand.Text()
+	keys, args := lim.reserveArgs(key, id, inFlight)
+	q := pipescript.Queue(ctx, pipe, c.rdb, c.reserve, keys, args...)
+	return func() (*Call, Decision, error) {
+		v, err := q.Result(ctx).Int64Slice()
+		return c.reserved(key, id, v, err)
+	}
+}
+
+func checkReserve(key string, lim CallLimit, inFlight time.Duration) error {
+	if err := checkKey(key); err != nil {
+		return err
 	}
 	if err := lim.check(); err != nil {
-		return nil, Decision{}, err
+		return err
 	}
 	if inFlight < time.Microsecond {
-		return nil, Decision{}, fmt.Errorf("%w: in flight %s", ErrInvalidLimit, inFlight)
+		return fmt.Errorf("%w: in flight %s", ErrInvalidLimit, inFlight)
 	}
+	return nil
+}
+
+func (lim CallLimit) reserveArgs(key, id string, inFlight time.Duration) ([]string, []any) {
 	burst := lim.Burst
 	if burst == 0 || burst > lim.N {
 		burst = lim.N
 	}
-	id := rand.Text()
-	v, err := c.reserve.Run(ctx, c.rdb,
-		[]string{keyPrefix + key + kindCalls, keyPrefix + key + kindCooldown, keyPrefix + key + kindAdapt},
-		lim.N, lim.Period.Microseconds(), burst, id, inFlight.Microseconds(),
-		lim.Adapt.Increase, lim.Adapt.Quiet.Microseconds(), lim.Adapt.floor(), lim.Adapt.probe().Microseconds()).Int64Slice()
+	return []string{keyPrefix + key + kindCalls, keyPrefix + key + kindCooldown, keyPrefix + key + kindAdapt},
+		[]any{lim.N, lim.Period.Microseconds(), burst, id, inFlight.Microseconds(),
+			lim.Adapt.Increase, lim.Adapt.Quiet.Microseconds(), lim.Adapt.floor(), lim.Adapt.probe().Microseconds()}
+}
+
+// reserved reads the reserve script's reply.
+func (c *Calls) reserved(key, id string, v []int64, err error) (*Call, Decision, error) {
 	if err != nil {
 		return nil, Decision{}, fmt.Errorf("ratelimit: calls %s: %w", key, err)
 	}
@@ -163,6 +197,26 @@ func (c *Call) Done(ctx context.Context) error {
 		return fmt.Errorf("ratelimit: done %s: %w", c.key, err)
 	}
 	return nil
+}
+
+// DoneIn is Done queued on pipe (see ReserveIn).
+func (c *Call) DoneIn(ctx context.Context, pipe redis.Pipeliner) func() error {
+	return c.queue(ctx, pipe, c.c.settle, "done")
+}
+
+// CancelIn is Cancel queued on pipe (see ReserveIn).
+func (c *Call) CancelIn(ctx context.Context, pipe redis.Pipeliner) func() error {
+	return c.queue(ctx, pipe, c.c.cancel, "cancel")
+}
+
+func (c *Call) queue(ctx context.Context, pipe redis.Pipeliner, s *redis.Script, op string) func() error {
+	q := pipescript.Queue(ctx, pipe, c.c.rdb, s, []string{keyPrefix + c.key + kindCalls}, c.id)
+	return func() error {
+		if err := q.Result(ctx).Err(); err != nil {
+			return fmt.Errorf("ratelimit: %s %s: %w", op, c.key, err)
+		}
+		return nil
+	}
 }
 
 // Cancel gives the call's place back, for a call that certainly never

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-dispatch/herald/internal/pipescript"
 )
 
 // Lease is a slot held from a Concurrency limiter under a random holder id,
@@ -26,6 +28,43 @@ func (c *Concurrency) Hold(ctx context.Context, key string, limit int, lease tim
 		return nil, d, err
 	}
 	return &Lease{c: c, key: key, id: id}, d, nil
+}
+
+// HoldIn is Hold queued on pipe, to go in one round trip with other
+// commands; its answer is the returned func's once pipe has run.
+func (c *Concurrency) HoldIn(ctx context.Context, pipe redis.Pipeliner, key string, limit int, lease time.Duration) func() (*Lease, Decision, error) {
+	id := rand.Text()
+	if err := checkHolder(key, id, lease); err != nil {
+		return func() (*Lease, Decision, error) { return nil, Decision{}, err }
+	}
+	if limit <= 0 {
+		return func() (*Lease, Decision, error) {
+			return nil, Decision{}, fmt.Errorf("%w: %d holders", ErrInvalidLimit, limit)
+		}
+	}
+	q := pipescript.Queue(ctx, pipe, c.rdb, c.acquire, keysFor(key, kindConcurrency), limit, id, lease.Microseconds())
+	return func() (*Lease, Decision, error) {
+		v, err := q.Result(ctx).Int64Slice()
+		if err != nil {
+			return nil, Decision{}, fmt.Errorf("ratelimit: acquire %s: %w", key, err)
+		}
+		d, err := decision(v)
+		if err != nil || !d.Allowed {
+			return nil, d, err
+		}
+		return &Lease{c: c, key: key, id: id}, d, nil
+	}
+}
+
+// ReleaseIn is Release queued on pipe (see HoldIn).
+func (l *Lease) ReleaseIn(ctx context.Context, pipe redis.Pipeliner) func() error {
+	q := pipescript.Queue(ctx, pipe, l.c.rdb, l.c.release, []string{keyPrefix + l.key + kindConcurrency}, l.id)
+	return func() error {
+		if err := q.Result(ctx).Err(); err != nil {
+			return fmt.Errorf("ratelimit: release %s: %w", l.key, err)
+		}
+		return nil
+	}
 }
 
 // ID is the holder id the slot is held under.
