@@ -286,6 +286,9 @@ func (l limit) appliesTo(action string) bool {
 
 // limiter holds jobs to their account's limits.
 type limiter struct {
+	// rdb pipelines a job's decisions and settles (see admitAtOnce,
+	// permit.settle).
+	rdb     redis.UniversalClient
 	calls   *ratelimit.Calls
 	conc    *ratelimit.Concurrency
 	cool    *ratelimit.Cooldown
@@ -299,6 +302,7 @@ type limiter struct {
 
 func newLimiter(rdb redis.UniversalClient, cfg LimiterConfig, m *Metrics) *limiter {
 	return &limiter{
+		rdb:   rdb,
 		calls: ratelimit.NewCalls(rdb), conc: ratelimit.NewConcurrency(rdb), cool: ratelimit.NewCooldown(rdb),
 		maxWait: cfg.MaxWait.D(), metrics: m, sleep: sleepCtx,
 	}
@@ -363,22 +367,42 @@ type callOutcome struct {
 	start time.Time
 }
 
-func (p permit) settle(ctx context.Context, o callOutcome) {
+// settle settles every call and gives back (or keeps held) every slot in
+// one round trip on pipe. A release that fails is retried in the
+// background (see releaseLease); a lost Done or Cancel leaves the call
+// counted until its time in flight runs out, which errs on the safe side.
+func (p permit) settle(ctx context.Context, pipe redis.Pipeliner, o callOutcome) {
 	ctx = context.WithoutCancel(ctx)
+	var settled []func() error // read even when ignored: a NOSCRIPT runs again then
 	for i, c := range p.calls {
 		switch {
 		case o.refused, p.giveBack[i] && !o.started:
-			_ = c.Cancel(ctx)
+			settled = append(settled, c.CancelIn(ctx, pipe))
 		case o.answered:
-			_ = c.Done(ctx)
+			settled = append(settled, c.DoneIn(ctx, pipe))
 		}
 	}
+	released := make([]func() error, len(p.leases))
 	for i, l := range p.leases {
 		if p.run[i] > 0 && o.keepHeld {
+			continue
+		}
+		released[i] = l.ReleaseIn(ctx, pipe)
+	}
+	if pipe.Len() > 0 {
+		_, _ = pipe.Exec(ctx) // each command's error is read below
+	}
+	for _, read := range settled {
+		_ = read()
+	}
+	for i, l := range p.leases {
+		if released[i] == nil {
 			_, _ = l.Extend(ctx, max(time.Until(o.start), 0)+p.run[i])
 			continue
 		}
-		p.releaseLease(ctx, i)
+		if err := released[i](); err != nil {
+			p.releaseLease(ctx, i)
+		}
 	}
 }
 
@@ -394,6 +418,9 @@ func mayHaveStarted(err error) bool {
 // RateLimited *providers.Error whose RetryAfter is the limiter's, and the
 // worker reschedules the job without counting an attempt.
 func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, limits []limit, maxWait time.Duration) (permit, error) {
+	if pm, ok := l.admitAtOnce(ctx, p, action, limits); ok {
+		return pm, nil
+	}
 	var pm permit
 	var waited time.Duration
 	for _, lim := range limits {
@@ -433,19 +460,81 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 	return pm, nil
 }
 
+// admitAtOnce asks every limit on action in one round trip, which is all
+// a job pays while its limits are not binding. The decisions are
+// independent (each limit its own key and hash slot; on Cluster one trip
+// per node). It reports false, having given back what it took, when a limit
+// said no or Redis failed: admit then asks one limit at a time, in order,
+// waiting where it must. Windows are never asked here: their starts are the
+// scarcest, and must not be taken (however briefly) for a job another
+// limit turns away.
+func (l *limiter) admitAtOnce(ctx context.Context, p tasks.Provider, action string, limits []limit) (permit, bool) {
+	pipe := l.rdb.Pipeline()
+	var reads []func(*permit) bool
+	for _, lim := range limits {
+		if !lim.appliesTo(action) {
+			continue
+		}
+		switch lim.kind {
+		case kindWindow:
+			return permit{}, false
+		case kindConcurrent:
+			hold := l.conc.HoldIn(ctx, pipe, lim.key, lim.cfg.Concurrent, lim.cfg.Lease.D())
+			reads = append(reads, func(pm *permit) bool {
+				lease, _, err := hold()
+				if lease != nil {
+					l.addLease(pm, lim, lease)
+				}
+				return lease != nil && err == nil
+			})
+		default:
+			reserve := l.calls.ReserveIn(ctx, pipe, lim.key, lim.calls, lim.inFlight)
+			reads = append(reads, func(pm *permit) bool {
+				call, d, err := reserve()
+				if err == nil && !d.Blocked {
+					l.metrics.effectiveRate(p, lim, d.Share)
+				}
+				if call != nil {
+					pm.calls = append(pm.calls, call)
+					pm.giveBack = append(pm.giveBack, false)
+				}
+				return call != nil && err == nil
+			})
+		}
+	}
+	if len(reads) == 0 {
+		return permit{}, true
+	}
+	_, _ = pipe.Exec(ctx) // each decision's error is read below
+	var pm permit
+	ok := true
+	for _, read := range reads {
+		ok = read(&pm) && ok
+	}
+	if !ok {
+		pm.release(ctx)
+	}
+	return pm, ok
+}
+
+// addLease adds a slot lim granted to pm.
+func (l *limiter) addLease(pm *permit, lim limit, lease *ratelimit.Lease) {
+	var run time.Duration
+	if lim.cfg.Hold {
+		run = lim.cfg.Lease.D()
+	}
+	pm.leases = append(pm.leases, lease)
+	pm.run = append(pm.run, run)
+	pm.lease = append(pm.lease, lim.cfg.Lease.D())
+	pm.inflight = l.inflight
+}
+
 // try asks lim once and adds what it grants to pm.
 func (l *limiter) try(ctx context.Context, p tasks.Provider, lim limit, pm *permit) (ratelimit.Decision, error) {
 	if lim.kind == kindConcurrent {
 		lease, d, err := l.conc.Hold(ctx, lim.key, lim.cfg.Concurrent, lim.cfg.Lease.D())
 		if lease != nil {
-			var run time.Duration
-			if lim.cfg.Hold {
-				run = lim.cfg.Lease.D()
-			}
-			pm.leases = append(pm.leases, lease)
-			pm.run = append(pm.run, run)
-			pm.lease = append(pm.lease, lim.cfg.Lease.D())
-			pm.inflight = l.inflight
+			l.addLease(pm, lim, lease)
 		}
 		return d, err
 	}
@@ -485,11 +574,17 @@ func (l *limiter) settle(ctx context.Context, info *taskInfo, acct Account, job 
 	}
 	o.keepHeld = o.started || capped
 	o.refused = isPE && !capped && pe.Class == providers.RateLimited
-	pm.settle(ctx, o)
+	action := actionOf(info.typ)
+	if o.refused {
+		// The cool-down goes up before the refused call's place is given
+		// back: the other way round, another replica could take the
+		// place and call inside the provider's Retry-After.
+		pe.RetryAfter = l.block(ctx, action, acct.limits, pe.RetryAfter)
+	}
+	pm.settle(ctx, l.rdb.Pipeline(), o)
 	if !isPE || pe.Class != providers.RateLimited {
 		return err
 	}
-	action := actionOf(info.typ)
 	if capped {
 		if d := l.nextSlot(ctx, action, acct.limits); d > 0 {
 			pe.RetryAfter = d
@@ -497,7 +592,7 @@ func (l *limiter) settle(ctx context.Context, info *taskInfo, acct Account, job 
 		return err
 	}
 	l.metrics.throttled(info.provider, info.typ)
-	pe.RetryAfter = l.coolDown(ctx, info.provider, action, acct.limits, pe.RetryAfter)
+	l.throttle(ctx, info.provider, action, acct.limits)
 	return err
 }
 
@@ -547,15 +642,10 @@ func jobStart(job tasks.Job, zone *time.Location) time.Time {
 	return t
 }
 
-// coolDown spreads a provider's own "too many requests" to every replica:
-// the limits specific to the action are blocked for the provider's
-// Retry-After (a second if it gave none), and their rates lowered; an
-// action with no limit of its own blocks the account-wide ones. It returns
-// the cool-down in force.
-func (l *limiter) coolDown(ctx context.Context, p tasks.Provider, action string, limits []limit, retryAfter time.Duration) time.Duration {
-	if retryAfter <= 0 {
-		retryAfter = time.Second
-	}
+// coolTargets are the limits a provider's own "too many requests" for
+// action cools down: the limits specific to the action, or the account-wide
+// ones if it has none of its own.
+func coolTargets(action string, limits []limit) []limit {
 	var targets []limit
 	for _, lim := range limits {
 		if slices.Contains(lim.jobs, action) {
@@ -569,18 +659,36 @@ func (l *limiter) coolDown(ctx context.Context, p tasks.Provider, action string,
 			}
 		}
 	}
+	return targets
+}
+
+// block spreads a provider's own "too many requests" to every replica:
+// the action's coolTargets are blocked for the provider's Retry-After (a
+// second if it gave none). It returns the cool-down in force.
+func (l *limiter) block(ctx context.Context, action string, limits []limit, retryAfter time.Duration) time.Duration {
+	if retryAfter <= 0 {
+		retryAfter = time.Second
+	}
 	longest := retryAfter
-	for _, lim := range targets {
-		if lim.kind == kindRate {
-			if share, _, err := l.calls.Throttle(ctx, lim.key, lim.calls); err == nil {
-				l.metrics.effectiveRate(p, lim, share)
-			}
-		}
+	for _, lim := range coolTargets(action, limits) {
 		if d, err := l.cool.Block(ctx, lim.key, retryAfter); err == nil && d > longest {
 			longest = d
 		}
 	}
 	return longest
+}
+
+// throttle lowers the rates among the action's coolTargets (see
+// AdaptiveConfig), once the refused call has been given back.
+func (l *limiter) throttle(ctx context.Context, p tasks.Provider, action string, limits []limit) {
+	for _, lim := range coolTargets(action, limits) {
+		if lim.kind != kindRate {
+			continue
+		}
+		if share, _, err := l.calls.Throttle(ctx, lim.key, lim.calls); err == nil {
+			l.metrics.effectiveRate(p, lim, share)
+		}
+	}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
