@@ -68,6 +68,7 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("read delivered-marker: %w", err)
 	} else if done {
 		info.log.Info().Msg("already delivered before a retry; not sending again")
+		info.result = res
 		writeResult(t, res)
 		return nil
 	}
@@ -85,6 +86,7 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := d.markers.set(ctx, marker, b); err != nil {
 		info.log.Error().Err(err).Msg("delivered but could not write the delivered-marker; a retry could send twice")
 	}
+	info.result = b
 	writeResult(t, b)
 	return nil
 }

@@ -34,6 +34,9 @@ type taskInfo struct {
 	attempt  int // 0 on the first try
 	maxRetry int
 	log      zerolog.Logger
+
+	enqueueID string // tasks.HeaderEnqueueID
+	result    []byte // what the provider answered, set by the dispatcher
 }
 
 type taskInfoKey struct{}
@@ -48,7 +51,8 @@ func taskInfoFrom(ctx context.Context) *taskInfo {
 // withTaskInfo reads the task's identity, gives it a logger carrying task
 // id, job type, provider, account and attempt, and logs how it ended.
 // A task of a type no provider owns is archived here with its reason.
-func withTaskInfo(base zerolog.Logger, m *Metrics) Middleware {
+// The last attempt's outcome goes to the event stream (events may be nil).
+func withTaskInfo(base zerolog.Logger, m *Metrics, events *outcomes) Middleware {
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 			id, _ := asynq.GetTaskID(ctx)
@@ -61,7 +65,7 @@ func withTaskInfo(base zerolog.Logger, m *Metrics) Middleware {
 			provider, _ := tasks.ProviderOf(t.Type())
 			ti := &taskInfo{
 				id: id, typ: t.Type(), provider: provider, account: account,
-				attempt: attempt, maxRetry: maxRetry,
+				attempt: attempt, maxRetry: maxRetry, enqueueID: t.Headers()[tasks.HeaderEnqueueID],
 				log: base.With().Str("task_id", id).Str("job_type", t.Type()).
 					Str("provider", string(provider)).Str("account", account).
 					Int("attempt", attempt+1).Logger(),
@@ -74,14 +78,16 @@ func withTaskInfo(base zerolog.Logger, m *Metrics) Middleware {
 			} else {
 				err = next.ProcessTask(ctx, t)
 			}
-			ti.report(err, time.Since(start), m)
+			verdict := ti.report(err, time.Since(start), m)
+			events.record(ctx, ti, verdict, err)
 			return err
 		})
 	}
 }
 
-// report logs the attempt's outcome and counts it.
-func (ti *taskInfo) report(err error, took time.Duration, m *Metrics) {
+// report logs the attempt's outcome and counts it, and returns it:
+// delivered, archived, paused, rate_limited or retry.
+func (ti *taskInfo) report(err error, took time.Duration, m *Metrics) string {
 	class := providers.ClassOf(err)
 	if errors.Is(err, asynq.SkipRetry) {
 		// Archived by the worker itself: bad payload, unknown account.
@@ -126,6 +132,7 @@ func (ti *taskInfo) report(err error, took time.Duration, m *Metrics) {
 		}
 	}
 	ev.Msg("job " + result)
+	return result
 }
 
 // notBefore holds a task that asynq started early until the time the
