@@ -247,3 +247,92 @@ var holderIDs = func() (ids [64]string) {
 }()
 
 func holderID(g int) string { return holderIDs[g%len(holderIDs)] }
+
+// BenchmarkCallsInterleaved sets Calls, which the worker now uses for rates
+// and windows, beside the limiters it replaced there (Rate's GCRA, Window's
+// log), call by call in turn (rotating which goes first) so a busy machine
+// slows all alike. "calls" is one Reserve; "calls+done" the worker's whole
+// cost per provider call, Reserve then Done (two round trips); "adaptive"
+// a Reserve on a key whose rate a Throttle lowered, which reads the
+// adaptive state too. Logs hold 100 ms of calls, as BenchmarkWindow's.
+func BenchmarkCallsInterleaved(b *testing.B) {
+	ctx := context.Background()
+	rdb := srv.Client(b)
+	rate, window, calls := ratelimit.NewRate(rdb), ratelimit.NewWindow(rdb), ratelimit.NewCalls(rdb)
+	lim := ratelimit.CallLimit{N: 1 << 30, Period: 100 * time.Millisecond}
+	adaptive := lim
+	adaptive.Adapt = ratelimit.Adapt{Decrease: 0.9, Increase: 0.1, Quiet: time.Hour}
+	if _, _, err := calls.Throttle(ctx, benchKey+":adaptive", adaptive); err != nil {
+		b.Fatal(err)
+	}
+	impls := []struct {
+		name   string
+		decide func(ctx context.Context) error
+	}{
+		{"rate", func(ctx context.Context) error {
+			_, err := rate.Allow(ctx, benchKey, ratelimit.PerSecond(1_000_000))
+			return err
+		}},
+		{"window", func(ctx context.Context) error {
+			_, err := window.Allow(ctx, benchKey, 1<<30, 100*time.Millisecond)
+			return err
+		}},
+		{"calls", func(ctx context.Context) error {
+			_, _, err := calls.Reserve(ctx, benchKey, lim, time.Millisecond)
+			return err
+		}},
+		{"calls+done", func(ctx context.Context) error {
+			c, _, err := calls.Reserve(ctx, benchKey+":done", lim, time.Second)
+			if err != nil {
+				return err
+			}
+			return c.Done(ctx)
+		}},
+		{"adaptive", func(ctx context.Context) error {
+			_, _, err := calls.Reserve(ctx, benchKey+":adaptive", adaptive, time.Millisecond)
+			return err
+		}},
+	}
+	round := func(ctx context.Context, i int, took []atomic.Int64) error {
+		for j := range impls {
+			k := (i + j) % len(impls)
+			start := time.Now()
+			if err := impls[k].decide(ctx); err != nil {
+				return err
+			}
+			took[k].Add(int64(time.Since(start)))
+		}
+		return nil
+	}
+	report := func(b *testing.B, took []atomic.Int64) {
+		for k, impl := range impls {
+			b.ReportMetric(float64(took[k].Load())/float64(b.N), impl.name+"-ns/op")
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		took := make([]atomic.Int64, len(impls))
+		i := 0
+		for b.Loop() {
+			if err := round(ctx, i, took); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+		report(b, took)
+	})
+	b.Run("parallel", func(b *testing.B) {
+		took := make([]atomic.Int64, len(impls))
+		b.SetParallelism(4)
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if err := round(ctx, i, took); err != nil {
+					b.Error(err)
+					return
+				}
+				i++
+			}
+		})
+		report(b, took)
+	})
+}

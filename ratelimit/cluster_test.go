@@ -48,6 +48,14 @@ func TestOnCluster(t *testing.T) {
 				return c.Acquire(ctx, key, 2, fmt.Sprintf("holder-%d", attempt), time.Minute)
 			}
 		}, "concurrency"},
+		{"calls", func(rc *redis.ClusterClient) func(context.Context, string, int) (ratelimit.Decision, error) {
+			c := ratelimit.NewCalls(rc)
+			lim := ratelimit.CallLimit{N: 2, Period: time.Minute, Adapt: ratelimit.Adapt{Decrease: 0.5, Increase: 0.1, Quiet: time.Minute}}
+			return func(ctx context.Context, key string, _ int) (ratelimit.Decision, error) {
+				_, d, err := c.Reserve(ctx, key, lim, time.Second)
+				return d, err
+			}
+		}, "calls"},
 	}
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
@@ -103,6 +111,36 @@ func TestOnCluster(t *testing.T) {
 				if err != nil || d.Allowed != s.allowed {
 					t.Fatalf("%s step %d (%s %s): %+v, %v; want allowed=%v", key, i, s.op, s.holder, d, err, s.allowed)
 				}
+			}
+		}
+	})
+
+	// Calls settles, gives back and adapts with scripts over the same hash
+	// tag: no CROSSSLOT, and the decrease reaches the decision.
+	t.Run("calls settle and adapt", func(t *testing.T) {
+		ctx := context.Background()
+		c := ratelimit.NewCalls(cluster.Client(t))
+		lim := ratelimit.CallLimit{N: 10, Period: time.Minute, Adapt: ratelimit.Adapt{Decrease: 0.5, Increase: 0.1, Quiet: time.Minute}}
+		for _, key := range keys {
+			for i := range 10 {
+				call, _, err := c.Reserve(ctx, key+":adapt", lim, time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					err = call.Cancel(ctx)
+				} else {
+					err = call.Done(ctx)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if share, lowered, err := c.Throttle(ctx, key+":adapt", lim); err != nil || !lowered || share != 0.5 {
+				t.Fatalf("%s: throttle %v %v %v, want lowered to 0.5", key, share, lowered, err)
+			}
+			if _, d, err := c.Reserve(ctx, key+":adapt", lim, time.Second); err != nil || d.Share != 0.5 {
+				t.Fatalf("%s: after throttle %+v %v, want share 0.5", key, d, err)
 			}
 		}
 	})

@@ -16,6 +16,8 @@ var (
 	extendLua string
 	//go:embed release.lua
 	releaseLua string
+	//go:embed nextfree.lua
+	nextFreeLua string
 )
 
 // Concurrency caps how many holders run at once for a key, across every
@@ -28,20 +30,22 @@ var (
 // longer than the work (say, the HTTP timeout plus a margin): too short and
 // a slow holder loses its slot while still running.
 type Concurrency struct {
-	rdb     redis.Scripter
-	acquire *redis.Script
-	extend  *redis.Script
-	release *redis.Script
+	rdb      redis.Scripter
+	acquire  *redis.Script
+	extend   *redis.Script
+	release  *redis.Script
+	nextFree *redis.Script
 }
 
 // NewConcurrency returns a concurrency limiter on rdb (any client but a
 // pipeline; see NewRate).
 func NewConcurrency(rdb redis.Scripter) *Concurrency {
 	return &Concurrency{
-		rdb:     rdb,
-		acquire: redis.NewScript(acquireLua),
-		extend:  redis.NewScript(extendLua),
-		release: redis.NewScript(releaseLua),
+		rdb:      rdb,
+		acquire:  redis.NewScript(acquireLua),
+		extend:   redis.NewScript(extendLua),
+		release:  redis.NewScript(releaseLua),
+		nextFree: redis.NewScript(nextFreeLua),
 	}
 }
 
@@ -107,4 +111,18 @@ func checkHolder(key, holderID string, lease time.Duration) error {
 		return fmt.Errorf("%w: lease %s", ErrInvalidLimit, lease)
 	}
 	return nil
+}
+
+// NextFree is how long until the earliest of key's leases runs out, 0 if
+// nobody holds one: when a full limit next frees a slot unless a holder
+// releases or extends first.
+func (c *Concurrency) NextFree(ctx context.Context, key string) (time.Duration, error) {
+	if err := checkKey(key); err != nil {
+		return 0, err
+	}
+	v, err := c.nextFree.Run(ctx, c.rdb, []string{keyPrefix + key + kindConcurrency}).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("ratelimit: next free %s: %w", key, err)
+	}
+	return time.Duration(v) * time.Microsecond, nil
 }

@@ -19,7 +19,7 @@ var (
 // Cooldown carries a provider's "slow down" to every replica.
 //
 // When a provider answers 429 (or its own rate-limit code), the replica that
-// saw it calls Block, and from then on every Rate, Window and Concurrency
+// saw it calls Block, and from then on every Rate, Window, Calls and Concurrency
 // decision for the same key is denied with Blocked set and RetryAfter equal
 // to what is left of the cool-down, until it expires by itself. The check
 // costs nothing extra: each limiter's script reads the cool-down in the same

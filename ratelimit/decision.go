@@ -29,6 +29,10 @@ type Decision struct {
 	// Cooldown.Block, not by the limit itself. RetryAfter is then what is
 	// left of the cool-down.
 	Blocked bool
+	// Share is the fraction of the configured rate in force: below 1 while
+	// a Calls limit is adapting to a provider's "too many" (see
+	// Calls.Throttle), 1 for every other limiter.
+	Share float64
 }
 
 // Script status codes, the first element of every decision a script returns.
@@ -50,6 +54,7 @@ func decision(v []int64) (Decision, error) {
 		Remaining:  int(v[1]),
 		RetryAfter: time.Duration(v[2]) * time.Microsecond,
 		ResetAfter: time.Duration(v[3]) * time.Microsecond,
+		Share:      1,
 	}, nil
 }
 

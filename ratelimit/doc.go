@@ -5,7 +5,7 @@
 // # Kinds
 //
 // Providers limit callers in three different ways, and each gets its own
-// limiter:
+// limiter; a fourth counts calls the way providers do:
 //
 //   - Rate spaces calls out: N per period, with a burst (Easemob push/sync
 //     1/s, DingTalk 20/s, Feishu execute_send 10/min). It implements GCRA
@@ -16,6 +16,12 @@
 //   - Concurrency caps how many run at once (Easemob: 3 push tasks running;
 //     in-flight HTTP calls to a provider). Each holder takes a lease that
 //     expires by itself, so a crashed worker cannot keep its slot.
+//   - Calls holds calls to at most N in any rolling period as the provider
+//     counts them on arrival, however late they leave after their permit:
+//     each call counts from its permit until its answer, then from the
+//     answer. It adapts to a provider that refuses calls it allowed
+//     (Throttle: multiplicative decrease, additive recovery). The worker
+//     enforces its rates and windows with it.
 //
 // On top of those, Cooldown carries a provider's own "too many requests" to
 // every replica: once one replica sees a 429 and calls Block, every decision
@@ -45,7 +51,7 @@
 //
 // A caller key such as "easemob:default:push.sync" is stored under
 // "herald:rl:{easemob:default:push.sync}:rate" (":window",
-// ":concurrency", ":cooldown" for the others). The braces are a Redis
+// ":concurrency", ":calls", ":adapt", ":cooldown" for the others). The braces are a Redis
 // Cluster hash tag: all of a key's structures hash to the same slot, which
 // is what lets each script read the cool-down in the same call as its own
 // state. Every stored key expires once it no longer matters, so idle

@@ -146,3 +146,43 @@ func ExampleCooldown() {
 	// cooling down for 30s
 	// allowed=false blocked=true retry within 30s=true
 }
+
+// Easemob's push/sync takes one call a second per app, counted when calls
+// arrive. Calls counts each call until its answer, so the next call waits a
+// full second after the answer however long the first took to leave; a
+// call that never went out is given back. When the app answers 429 anyway,
+// Throttle lowers the rate for every replica.
+func ExampleCalls() {
+	ctx := context.Background()
+	rdb := exampleClient()
+	defer rdb.Close()
+
+	c := ratelimit.NewCalls(rdb)
+	lim := ratelimit.CallLimit{N: 1, Period: time.Second,
+		Adapt: ratelimit.Adapt{Decrease: 0.5, Increase: 0.1, Quiet: 30 * time.Second}}
+	const key = "easemob:herald#demo:push_sync"
+	const timeout = 15 * time.Second // the call's own timeout
+
+	call, d, err := c.Reserve(ctx, key, lim, timeout)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("first:", d.Allowed)
+	// ... the HTTP call; its answer came back:
+	if err := call.Done(ctx); err != nil {
+		panic(err)
+	}
+	_, d, _ = c.Reserve(ctx, key, lim, timeout)
+	fmt.Println("second at once:", d.Allowed, "- wait about a second:", d.RetryAfter > 900*time.Millisecond)
+
+	// The app said 429 although the limit allowed the call.
+	share, _, err := c.Throttle(ctx, key, lim)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("share of 1/s in force:", share)
+	// Output:
+	// first: true
+	// second at once: false - wait about a second: true
+	// share of 1/s in force: 0.5
+}

@@ -20,6 +20,8 @@ const (
 	kindWindow      = "}:window"
 	kindConcurrency = "}:concurrency"
 	kindCooldown    = "}:cooldown"
+	kindCalls       = "}:calls"
+	kindAdapt       = "}:adapt"
 )
 
 // checkKey rejects keys that would break the hash tag. Redis hashes the text

@@ -94,8 +94,11 @@ type DingTalkResult struct {
 // already sent (POST /topapi/message/corpconversation/status_bar/update),
 // e.g. to show that an approval was accepted.
 type DingTalkStatusBar struct {
-	// TaskID is the task_id the send returned.
-	TaskID int64 `json:"task_id"`
+	// TaskID is the task_id the send returned. Give it or SendJob.
+	TaskID int64 `json:"task_id,omitempty"`
+	// SendJob is Herald's id of the work_notice.send job instead: the
+	// worker reads the task_id its tracking recorded (see Tracking).
+	SendJob string `json:"send_job,omitempty"`
 	// StatusValue is the status text, e.g. "Accepted".
 	StatusValue string `json:"status_value"`
 	// StatusBg is the bar's colour as 0x and 8 hex digits, alpha first:
@@ -107,8 +110,10 @@ type DingTalkStatusBar struct {
 // (POST /topapi/message/corpconversation/recall). It works within 24 h of
 // the send.
 type DingTalkRecall struct {
-	// MsgTaskID is the task_id the send returned.
-	MsgTaskID int64 `json:"msg_task_id"`
+	// MsgTaskID is the task_id the send returned. Give it or SendJob.
+	MsgTaskID int64 `json:"msg_task_id,omitempty"`
+	// SendJob is Herald's id of the work_notice.send job instead.
+	SendJob string `json:"send_job,omitempty"`
 }
 
 func (*DingTalkSend) Type() string      { return TypeDingTalkSend }
@@ -267,7 +272,7 @@ func (j *DingTalkResult) Validate(Env) error {
 // if set, is 0x and 8 hex digits.
 func (j *DingTalkStatusBar) Validate(Env) error {
 	const job = TypeDingTalkStatusBar
-	if err := validateTaskID(job, "task_id", j.TaskID); err != nil {
+	if err := validateTaskRef(job, "task_id", j.TaskID, j.SendJob); err != nil {
 		return err
 	}
 	if j.StatusValue == "" {
@@ -279,9 +284,9 @@ func (j *DingTalkStatusBar) Validate(Env) error {
 	return nil
 }
 
-// Validate checks the task id.
+// Validate checks that the job names its send: a task id or a send job.
 func (j *DingTalkRecall) Validate(Env) error {
-	return validateTaskID(TypeDingTalkRecall, "msg_task_id", j.MsgTaskID)
+	return validateTaskRef(TypeDingTalkRecall, "msg_task_id", j.MsgTaskID, j.SendJob)
 }
 
 func validateTaskID(job, field string, id int64) error {

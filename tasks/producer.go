@@ -329,7 +329,11 @@ func (p *Producer) Status(ctx context.Context, id string) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	return statusOf(info), nil
+	st := statusOf(info)
+	if st.Tracking, err = trackingOf(ctx, p.rdb, info); err != nil {
+		return nil, fmt.Errorf("tasks: tracking of %q: %w", id, err)
+	}
+	return st, nil
 }
 
 // Cancel deletes the task with the given id so it never runs: a task that

@@ -51,6 +51,10 @@ type Status struct {
 	// send progress and result). A result that is not JSON is given as a
 	// JSON string.
 	Result json.RawMessage `json:"result,omitempty"`
+	// Tracking follows a DingTalk send after DingTalk accepted it: its
+	// task_id, progress and final lists (see Tracking). Nil for other jobs
+	// and before the send is accepted.
+	Tracking *Tracking `json:"tracking,omitempty"`
 }
 
 func statusOf(info *asynq.TaskInfo) *Status {

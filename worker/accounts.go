@@ -39,13 +39,22 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 			Tokens:       tokens,
 			Account:      name,
 		})
+		// Easemob limits an app (its AppKey, org#app), whichever account
+		// calls it.
+		scope := LimitScope(a.OrgName, a.AppName)
+		if err := checkScope(scope); err != nil {
+			return nil, &ConfigError{Key: "easemob." + name + ".app_name", Rule: err.Error()}
+		}
 		accounts.add(tasks.Easemob, name, Account{
 			Sender: client,
 			Env:    tasks.Env{Zone: zone},
-			limits: resolveLimits(tasks.Easemob, name, a.Limits, lc),
+			limits: resolveLimits(tasks.Easemob, scope, a.Limits, lc, timeout),
 		})
 	}
 	buildFeishu(cfg, rdb, tokens, accounts)
+	if err := buildDingTalk(cfg, rdb, tokens, accounts); err != nil {
+		return nil, err
+	}
 	addEnOSAccounts(accounts, cfg, rdb)
 	return accounts, nil
 }

@@ -31,7 +31,8 @@ func addEnOSAccounts(accounts Accounts, cfg Config, rdb redis.UniversalClient) {
 		})
 		accounts.add(tasks.EnOS, name, Account{
 			Sender: client,
-			limits: resolveLimits(tasks.EnOS, name, a.Limits, cfg.Limiter),
+			// EnOS limits an application, by its app key.
+			limits: resolveLimits(tasks.EnOS, LimitScope(a.AppKey), a.Limits, cfg.Limiter, timeout),
 		})
 	}
 }

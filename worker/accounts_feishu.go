@@ -34,7 +34,8 @@ func buildFeishu(cfg Config, rdb redis.UniversalClient, tokens *providers.TokenC
 		})
 		accounts.add(tasks.Feishu, name, Account{
 			Sender: client,
-			limits: resolveLimits(tasks.Feishu, name, a.Limits, cfg.Limiter),
+			// Feishu limits an app, by its app id.
+			limits: resolveLimits(tasks.Feishu, LimitScope(a.AppID), a.Limits, cfg.Limiter, timeout),
 		})
 	}
 }

@@ -65,6 +65,8 @@ type Config struct {
 	Easemob map[string]EasemobAccount `yaml:"easemob"`
 	// Feishu maps account names to Feishu helpdesks (config_feishu.go).
 	Feishu map[string]FeishuAccount `yaml:"feishu"`
+	// DingTalk maps account names to DingTalk apps (work notices).
+	DingTalk map[string]DingTalkAccount `yaml:"dingtalk"`
 	// EnOS maps account names to EnOS applications.
 	EnOS map[string]EnOSAccount `yaml:"enos"`
 }
@@ -194,9 +196,15 @@ func Defaults() Config {
 			Jitter:     0.5,
 		},
 		DeliveredTTL: Duration(24 * time.Hour),
-		Limiter:      LimiterConfig{MaxWait: Duration(2 * time.Second), Headroom: 0.05},
-		Admin:        AdminConfig{Addr: "127.0.0.1:8080"},
-		Log:          LogConfig{Level: "info"},
+		Limiter: LimiterConfig{
+			MaxWait: Duration(2 * time.Second),
+			Margin:  Duration(10 * time.Millisecond),
+			Adaptive: AdaptiveConfig{
+				Decrease: 0.5, Increase: 0.1, Quiet: Duration(30 * time.Second), Probe: Duration(5 * time.Minute), Floor: 0.05,
+			},
+		},
+		Admin: AdminConfig{Addr: "127.0.0.1:8080"},
+		Log:   LogConfig{Level: "info"},
 	}
 }
 
@@ -332,6 +340,23 @@ func (c Config) Validate() error {
 	if c.Limiter.Headroom < 0 || c.Limiter.Headroom > 1 {
 		return bad("limiter.headroom", "must be between 0 and 1")
 	}
+	if c.Limiter.Margin < 0 {
+		return bad("limiter.margin", "must not be negative")
+	}
+	if a := c.Limiter.Adaptive; !a.Disabled {
+		switch {
+		case a.Decrease <= 0 || a.Decrease >= 1:
+			return bad("limiter.adaptive.decrease", "must be above 0 and below 1 (0.5 halves the rate)")
+		case a.Increase <= 0 || a.Increase > 1:
+			return bad("limiter.adaptive.increase", "must be above 0 and at most 1")
+		case a.Quiet <= 0:
+			return bad("limiter.adaptive.quiet", "must be positive")
+		case a.Probe < 0:
+			return bad("limiter.adaptive.probe", "must not be negative")
+		case a.Floor <= 0 || a.Floor > 1:
+			return bad("limiter.adaptive.floor", "must be above 0 and at most 1")
+		}
+	}
 	if a := c.Admin.Addr; a != "-" {
 		if err := checkListenAddr(a); err != nil {
 			return bad("admin.addr", err.Error()+` (or "-" for no admin server)`)
@@ -349,7 +374,7 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return bad("log.level", err.Error())
 	}
-	if len(c.Easemob)+len(c.EnOS)+len(c.Feishu) == 0 && c.Redis.Configured() {
+	if len(c.Easemob)+len(c.EnOS)+len(c.Feishu)+len(c.DingTalk) == 0 && c.Redis.Configured() {
 		// Without Redis the worker runs the demo, which brings its own.
 		return bad("easemob", "no provider accounts configured: a worker needs at least one")
 	}
@@ -375,6 +400,9 @@ func (c Config) Validate() error {
 		if err := checkLimits(tasks.Easemob, key+".limits", a.Limits); err != nil {
 			return err
 		}
+	}
+	if err := validateDingTalk(c.DingTalk); err != nil {
+		return err
 	}
 	if err := validateFeishu(c.Feishu); err != nil {
 		return err

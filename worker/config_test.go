@@ -112,6 +112,10 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"headroom NaN", full + "limiter:\n  headroom: .NaN\n", nil, "limiter.headroom"},
 		{"headroom -Inf", full, []string{"HERALD_LIMITER_HEADROOM=-Inf"}, "limiter.headroom"},
 		{"headroom too big", full + "limiter:\n  headroom: 2\n", nil, "limiter.headroom"},
+		{"margin negative", full, []string{"HERALD_LIMITER_MARGIN=-1ms"}, "limiter.margin"},
+		{"adaptive decrease 1", full + "limiter:\n  adaptive:\n    decrease: 1\n", nil, "limiter.adaptive.decrease"},
+		{"adaptive increase 0", full, []string{"HERALD_LIMITER_ADAPTIVE_INCREASE=0"}, "limiter.adaptive.increase"},
+		{"adaptive floor 0", full, []string{"HERALD_LIMITER_ADAPTIVE_FLOOR=0"}, "limiter.adaptive.floor"},
 
 		// Durations.
 		{"negative shutdown", full, []string{"HERALD_SHUTDOWN_TIMEOUT=-1s"}, "shutdown_timeout"},

@@ -8,6 +8,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/herald-dispatch/herald/providers/dingtalk/dingtalksim"
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
 	"github.com/herald-dispatch/herald/providers/enos/enossim"
 	"github.com/herald-dispatch/herald/providers/feishu/feishusim"
@@ -20,7 +21,10 @@ type Demo struct {
 	Redis   *miniredis.Miniredis
 	Easemob *easemobsim.Server
 	Feishu  *feishusim.Server
-	EnOS    *enossim.Server
+	// DingTalk is the DingTalk simulator (see demo_dingtalk.go).
+	DingTalk    *dingtalksim.Server
+	dingtalkURL string
+	EnOS        *enossim.Server
 
 	easemobOpts easemobsim.Options
 	easemobURL  string
@@ -67,6 +71,10 @@ func StartDemo() (*Demo, error) {
 		return nil, fmt.Errorf("demo: easemob simulator: %w", err)
 	}
 	d.easemobURL = url
+	if err := d.startDingTalk(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	if err := d.startFeishu(); err != nil {
 		d.Close()
 		return nil, err
@@ -91,6 +99,7 @@ func (d *Demo) Configure(cfg *Config) {
 		ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 	}
 	d.configureFeishu(cfg)
+	d.configureDingTalk(cfg)
 	d.configureEnOS(cfg)
 }
 
@@ -98,7 +107,7 @@ func (d *Demo) Configure(cfg *Config) {
 func (d *Demo) Warn(log zerolog.Logger) {
 	log.Warn().
 		Str("redis", d.Redis.Addr()).
-		Str("easemob_simulator", d.easemobURL).Str("feishu_simulator", d.feishuURL).
+		Str("easemob_simulator", d.easemobURL).Str("feishu_simulator", d.feishuURL).Str("dingtalk_simulator", d.dingtalkURL).
 		Str("enos_simulator", d.enosURL).
 		Msg("DEMO MODE: no Redis configured, so Herald runs on an embedded Redis and provider simulators. " +
 			"NOTHING PERSISTS and NOTHING REACHES A REAL PROVIDER. Configure redis.url (HERALD_REDIS_URL) for real use.")
@@ -110,6 +119,9 @@ func (d *Demo) Close() {
 	d.wg.Wait()
 	if d.Easemob != nil {
 		d.Easemob.Close()
+	}
+	if d.DingTalk != nil {
+		d.DingTalk.Close()
 	}
 	if d.Feishu != nil {
 		d.Feishu.Close()

@@ -91,8 +91,9 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return nil
 }
 
-// deliver takes the job through its account's limits to the provider. A
-// provider's "too many requests" becomes a cool-down every replica honours.
+// deliver takes the job through its account's limits to the provider. What
+// the provider answers settles the limits (see limiter.settle): a "too many
+// requests" becomes a cool-down every replica honours and a lower rate.
 //
 // Every call to the provider passes the limiter, retries included: a
 // client's Send makes one HTTP call, so when a token is rejected
@@ -118,7 +119,7 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 			return nil, err
 		}
 		result, err := acct.Sender.Send(ctx, job)
-		permit.release(ctx, mayHaveStarted(err))
+		err = d.limiter.settle(ctx, info, acct, job, permit, err)
 		var pe *providers.Error
 		if err == nil || !errors.As(err, &pe) {
 			return result, err
@@ -135,8 +136,6 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 		default:
 			return result, err
 		}
-		d.limiter.metrics.throttled(info.provider, info.typ)
-		pe.RetryAfter = d.limiter.coolDown(ctx, action, acct.limits, pe.RetryAfter)
 		if deadline, ok := ctx.Deadline(); !lastChance || !ok || time.Until(deadline) < pe.RetryAfter {
 			return nil, err
 		}

@@ -137,7 +137,10 @@ const recordTimeout = 5 * time.Second
 // when the retries are used up, as verdict decided). A failure to record
 // is retried briefly and then logged: the task's own outcome stands.
 func (o *outcomes) record(ctx context.Context, ti *taskInfo, verdict string, err error) {
-	if o == nil || o.log.Off() {
+	if o == nil || o.log.Off() || ti.typ == dingTalkTrackType {
+		// A DingTalk tracking check is Herald's own follow-up of a send
+		// whose outcome (delivered: DingTalk took it) is recorded already;
+		// how the send went is in its Status.Tracking.
 		return
 	}
 	// The task's context may be done (a timeout is an outcome too).

@@ -2,7 +2,9 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -15,14 +17,23 @@ import (
 	"github.com/herald-dispatch/herald/tasks"
 )
 
-// LimitConfig is one limit on a provider account, enforced in Redis so it
-// holds across every replica. Exactly one of Rate, Window and Concurrent is
-// set:
+// LimitConfig is one limit on a provider app, enforced in Redis so it holds
+// across every replica and every account on the same app. Exactly one of
+// Rate, Window and Concurrent is set:
 //
-//	rate: 1, per: 1s            GCRA: 1 call a second (burst 1 unless set)
+//	rate: 1, per: 1s            at most 1 call in any rolling second
 //	window: 3, per: 5m          at most 3 starts in any rolling 5 minutes
 //	concurrent: 3, lease: 5m    at most 3 at once; a slot frees itself after
 //	                            the lease if its holder dies
+//
+// Rates and windows count a call from its permit until its answer, and
+// from the answer on: the provider saw the call somewhere in between, so no
+// delay between permit and arrival (a loaded machine easily adds 200 ms)
+// can put more calls into one of the provider's periods than it allows.
+// What that costs is each call's latency once per period, plus
+// limiter.headroom and limiter.margin: 1/s with 20 ms calls and the default
+// 10 ms margin runs at one call every 1.03 s (97 % of the limit); 10/s
+// lets 10 calls through every 1.03 s.
 //
 // Jobs names the actions it applies to ("push.sync"); empty means every job
 // of the account.
@@ -32,11 +43,15 @@ type LimitConfig struct {
 	Window     int      `yaml:"window"`
 	Concurrent int      `yaml:"concurrent"`
 	Per        Duration `yaml:"per"`
-	Burst      int      `yaml:"burst"`
-	Lease      Duration `yaml:"lease"`
-	// Hold keeps a concurrency slot for its whole lease after a successful
-	// call, for work the provider goes on running after it answered (an
-	// Easemob push task).
+	// Burst smooths a rate: at most burst of its calls in any
+	// per*burst/rate. Zero lets all rate calls go at once, which is what
+	// a provider counting calls per rolling period allows.
+	Burst int      `yaml:"burst"`
+	Lease Duration `yaml:"lease"`
+	// Hold keeps a concurrency slot after a call that may have started
+	// work the provider goes on running after it answered (an Easemob push
+	// task): until the job's own start (an Easemob startDate) plus lease,
+	// the estimated run time.
 	Hold bool `yaml:"hold"`
 	// Disabled switches off a default limit of the same name.
 	Disabled bool `yaml:"disabled"`
@@ -48,17 +63,49 @@ type LimiterConfig struct {
 	// in total. A job that would wait longer is handed back to the queue to
 	// run when the limiter says, without counting as a failed attempt.
 	MaxWait Duration `yaml:"max_wait"`
-	// Headroom stretches every rate and window period by this fraction, so
-	// the jitter between our decision and the request's arrival at the
-	// provider never puts two calls inside the provider's own window.
-	Headroom float64 `yaml:"headroom"`
+	// Headroom stretches every rate and window period by this fraction,
+	// and Margin adds a fixed time to it. Neither is needed to keep calls
+	// apart at the provider despite scheduling jitter (see LimitConfig):
+	// they cover what Herald cannot see, such as a provider that rounds its
+	// clock. Each costs throughput in proportion: a 1/s limit runs at most
+	// at 1/(1+headroom+margin/1s) of it.
+	Headroom float64  `yaml:"headroom"`
+	Margin   Duration `yaml:"margin"`
+	// Adaptive lowers a rate when the provider says "too many" although
+	// the rate allowed the call, for every replica, and restores it after
+	// quiet times.
+	Adaptive AdaptiveConfig `yaml:"adaptive"`
+}
+
+// AdaptiveConfig is AIMD on rates: each "too many" from a provider the
+// limiter let through multiplies the rate in force by Decrease (at most
+// once a period). After every Quiet without one it climbs back by Increase
+// of the configured rate, up to one step below the rate that was refused;
+// it stays there for Probe, and if the provider refuses nothing by then
+// (its limit went back up) climbs on to the configured rate. While the
+// provider's limit stays low, each probe costs a refusal or two.
+type AdaptiveConfig struct {
+	Disabled bool     `yaml:"disabled"`
+	Decrease float64  `yaml:"decrease"` // default 0.5
+	Increase float64  `yaml:"increase"` // default 0.1
+	Quiet    Duration `yaml:"quiet"`    // default 30s
+	Probe    Duration `yaml:"probe"`    // default 5m
+	// Floor is the lowest share of the configured rate (default 0.05).
+	Floor float64 `yaml:"floor"`
+}
+
+func (a AdaptiveConfig) adapt() ratelimit.Adapt {
+	if a.Disabled {
+		return ratelimit.Adapt{}
+	}
+	return ratelimit.Adapt{Decrease: a.Decrease, Increase: a.Increase, Quiet: a.Quiet.D(), Probe: a.Probe.D(), Floor: a.Floor}
 }
 
 // DefaultLimits are each provider's documented limits (shared/providers.md),
 // applied to every account unless its config names a limit of the same name.
 func DefaultLimits(p tasks.Provider) map[string]LimitConfig {
 	rate := func(job string, n int, per time.Duration) LimitConfig {
-		return LimitConfig{Jobs: []string{job}, Rate: n, Per: Duration(per), Burst: 1}
+		return LimitConfig{Jobs: []string{job}, Rate: n, Per: Duration(per)}
 	}
 	inFlight := LimitConfig{Concurrent: 10, Lease: Duration(2 * time.Minute)}
 	switch p {
@@ -70,8 +117,9 @@ func DefaultLimits(p tasks.Provider) map[string]LimitConfig {
 			"push_label":  rate("push.label", 10, time.Second),
 			"push_task":   rate("push.task", 1, time.Second),
 			// Label and all-users pushes create push tasks: 3 per 5 minutes,
-			// 3 running. When a task finishes is not reported, so a running
-			// slot is held for a lease as long as the creation window.
+			// 3 running. A task counts as running from its creation until
+			// its startDate (or creation) plus its run time, which Easemob
+			// does not report: the lease is that estimate.
 			"tasks_created": {Jobs: []string{"push.label", "push.task"}, Window: 3, Per: Duration(5 * time.Minute)},
 			"tasks_running": {Jobs: []string{"push.label", "push.task"}, Concurrent: 3, Lease: Duration(5 * time.Minute), Hold: true},
 			"in_flight":     inFlight,
@@ -90,8 +138,31 @@ func DefaultLimits(p tasks.Provider) map[string]LimitConfig {
 		}
 	case tasks.EnOS:
 		// EnOS documents no rate limit; set one per account if the gateway
-		// in front of it has one.
+		// in front of it has one. It then adapts to the gateway's 429s.
 		return map[string]LimitConfig{"in_flight": inFlight}
+	}
+	return nil
+}
+
+// LimitScope names what a provider limits, the part of every limit key
+// between the provider and the limit's name: the app, not the Herald
+// account, so two accounts on one app share its limits. Account builders
+// pass the app's identity: Easemob's org and app names, DingTalk's app key,
+// Feishu's app id, EnOS's app key:
+//
+//	LimitScope(a.OrgName, a.AppName)   // easemob: "herald#demo", the AppKey
+//	LimitScope(a.AppKey)               // dingtalk, enos
+//	LimitScope(a.AppID)                // feishu
+//
+// Accounts on one app should configure the same limits: each decision uses
+// its own account's numbers on the shared state.
+func LimitScope(ids ...string) string { return strings.Join(ids, "#") }
+
+// checkScope rejects a scope that would break a limit key's Redis Cluster
+// hash tag.
+func checkScope(scope string) error {
+	if scope == "" || strings.ContainsAny(scope, "{}") {
+		return fmt.Errorf("limit scope %q must be non-empty and free of '{' and '}'", scope)
 	}
 	return nil
 }
@@ -101,7 +172,9 @@ func DefaultLimits(p tasks.Provider) map[string]LimitConfig {
 // wait; then concurrency slots, taken only once the job is about to go, so a
 // waiting job holds none; windows last, because a window's starts are the
 // scarcest and must not be spent on a job another limit then turns away.
-func resolveLimits(p tasks.Provider, account string, configured map[string]LimitConfig, lc LimiterConfig) []limit {
+// scope is the app's LimitScope; callTimeout bounds one call, the longest
+// a call counts as in flight.
+func resolveLimits(p tasks.Provider, scope string, configured map[string]LimitConfig, lc LimiterConfig, callTimeout time.Duration) []limit {
 	merged := DefaultLimits(p)
 	for name, c := range configured {
 		merged[name] = c
@@ -111,15 +184,22 @@ func resolveLimits(p tasks.Provider, account string, configured map[string]Limit
 		if c.Disabled {
 			continue
 		}
-		stretch := func(d Duration) time.Duration { return time.Duration(float64(d) * (1 + lc.Headroom)) }
-		l := limit{name: name, key: string(p) + ":" + account + ":" + name, jobs: c.Jobs, cfg: c}
+		stretch := func(d Duration) time.Duration {
+			return time.Duration(float64(d)*(1+lc.Headroom)) + lc.Margin.D()
+		}
+		l := limit{
+			name: name, scope: scope, key: string(p) + ":" + scope + ":" + name, jobs: c.Jobs, cfg: c,
+			inFlight: callTimeout + time.Second,
+		}
 		switch {
 		case c.Rate > 0:
-			l.kind, l.rate = kindRate, ratelimit.Limit{Rate: c.Rate, Period: stretch(c.Per), Burst: max(c.Burst, 1)}
+			l.kind = kindRate
+			l.calls = ratelimit.CallLimit{N: c.Rate, Period: stretch(c.Per), Burst: c.Burst, Adapt: lc.Adaptive.adapt()}
 		case c.Concurrent > 0:
 			l.kind = kindConcurrent
 		default:
-			l.kind, l.period = kindWindow, stretch(c.Per)
+			l.kind = kindWindow
+			l.calls = ratelimit.CallLimit{N: c.Window, Period: stretch(c.Per)}
 		}
 		out = append(out, l)
 	}
@@ -176,13 +256,16 @@ const slotPoll = 100 * time.Millisecond
 
 // limit is one resolved limit of one account.
 type limit struct {
-	name   string
-	key    string // "easemob:default:push_sync": the limiter's Redis key
-	jobs   []string
-	kind   limitKind
-	rate   ratelimit.Limit
-	period time.Duration
-	cfg    LimitConfig
+	name  string
+	scope string // the app's LimitScope
+	key   string // "easemob:herald#demo:push_sync": the limiter's Redis key
+	jobs  []string
+	kind  limitKind
+	calls ratelimit.CallLimit // rates and windows
+	cfg   LimitConfig
+	// inFlight is the longest a call counts as unanswered: the call's
+	// timeout and a second.
+	inFlight time.Duration
 }
 
 // wait is how long to wait before asking again after a denial, and how
@@ -200,8 +283,7 @@ func (l limit) appliesTo(action string) bool {
 
 // limiter holds jobs to their account's limits.
 type limiter struct {
-	rate    *ratelimit.Rate
-	window  *ratelimit.Window
+	calls   *ratelimit.Calls
 	conc    *ratelimit.Concurrency
 	cool    *ratelimit.Cooldown
 	maxWait time.Duration
@@ -211,28 +293,73 @@ type limiter struct {
 
 func newLimiter(rdb redis.UniversalClient, cfg LimiterConfig, m *Metrics) *limiter {
 	return &limiter{
-		rate: ratelimit.NewRate(rdb), window: ratelimit.NewWindow(rdb),
-		conc: ratelimit.NewConcurrency(rdb), cool: ratelimit.NewCooldown(rdb),
+		calls: ratelimit.NewCalls(rdb), conc: ratelimit.NewConcurrency(rdb), cool: ratelimit.NewCooldown(rdb),
 		maxWait: cfg.MaxWait.D(), metrics: m, sleep: sleepCtx,
 	}
 }
 
-// permit is what admit hands back: the leases it took, to give back after
-// the call.
+// permit is what admit hands back: the calls it counted and the slots it
+// took, to settle after the call.
 type permit struct {
-	leases []*ratelimit.Lease
-	hold   []bool
+	calls []*ratelimit.Call
+	// giveBack marks window starts, which are given back when the call
+	// certainly started nothing: the provider counts what it created.
+	giveBack []bool
+	leases   []*ratelimit.Lease
+	// run is each Hold slot's estimated run time after the job's start;
+	// 0 for a slot released after the call.
+	run []time.Duration
 }
 
-// release gives back the slots the call held. A Hold slot stays taken
-// until its lease runs out if the provider may have started work that goes
-// on (startedRemote); every other slot is released now.
-func (p permit) release(ctx context.Context, startedRemote bool) {
+// release gives everything back: the call was never made.
+func (p permit) release(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	for _, c := range p.calls {
+		_ = c.Cancel(ctx)
+	}
+	for _, l := range p.leases {
+		_ = l.Release(ctx)
+	}
+}
+
+// callOutcome is what a call's result means for the limits it held.
+type callOutcome struct {
+	// answered: a reply came back, so the provider has seen the call by
+	// now. Unanswered calls count as in flight until their time runs out.
+	answered bool
+	// started: the provider may have started work (success, or a fate
+	// unknown such as a timeout or a 5xx).
+	started bool
+	// refused: the provider refused the call as too many. Providers count
+	// what they serve, so the call is given back (one that counts refusals
+	// shows it with more 429s, and the rate adapts). A call turned away
+	// for its token still counts: its retry is a call of its own.
+	refused bool
+	// keepHeld keeps Hold slots taken until start plus their run time:
+	// for work started, or as a stand-in for a task the provider says
+	// occupies a slot Herald thought free.
+	keepHeld bool
+	// start is when the job's work starts at the provider (an Easemob
+	// startDate); zero means now.
+	start time.Time
+}
+
+func (p permit) settle(ctx context.Context, o callOutcome) {
+	ctx = context.WithoutCancel(ctx)
+	for i, c := range p.calls {
+		switch {
+		case o.refused, p.giveBack[i] && !o.started:
+			_ = c.Cancel(ctx)
+		case o.answered:
+			_ = c.Done(ctx)
+		}
+	}
 	for i, l := range p.leases {
-		if p.hold[i] && startedRemote {
+		if p.run[i] > 0 && o.keepHeld {
+			_, _ = l.Extend(ctx, max(time.Until(o.start), 0)+p.run[i])
 			continue
 		}
-		_ = l.Release(context.WithoutCancel(ctx))
+		_ = l.Release(ctx)
 	}
 }
 
@@ -255,21 +382,17 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 			continue
 		}
 		for {
-			d, lease, err := l.try(ctx, lim)
+			d, err := l.try(ctx, p, lim, &pm)
 			if err != nil {
-				pm.release(ctx, false)
+				pm.release(ctx)
 				return permit{}, fmt.Errorf("limit %s: %w", lim.name, err)
 			}
 			if d.Allowed {
-				if lease != nil {
-					pm.leases = append(pm.leases, lease)
-					pm.hold = append(pm.hold, lim.cfg.Hold)
-				}
 				break
 			}
 			poll, reschedule := lim.wait(d)
 			if waited+poll > maxWait {
-				pm.release(ctx, false)
+				pm.release(ctx)
 				why := "limit " + lim.name + " reached"
 				if d.Blocked {
 					why = "provider asked us to slow down (cool-down on " + lim.name + ")"
@@ -281,7 +404,7 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 			}
 			start := time.Now()
 			if err := l.sleep(ctx, poll); err != nil {
-				pm.release(ctx, false)
+				pm.release(ctx)
 				return permit{}, err
 			}
 			waited += poll
@@ -291,25 +414,124 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 	return pm, nil
 }
 
-func (l *limiter) try(ctx context.Context, lim limit) (ratelimit.Decision, *ratelimit.Lease, error) {
-	switch lim.kind {
-	case kindConcurrent:
+// try asks lim once and adds what it grants to pm.
+func (l *limiter) try(ctx context.Context, p tasks.Provider, lim limit, pm *permit) (ratelimit.Decision, error) {
+	if lim.kind == kindConcurrent {
 		lease, d, err := l.conc.Hold(ctx, lim.key, lim.cfg.Concurrent, lim.cfg.Lease.D())
-		return d, lease, err
-	case kindRate:
-		d, err := l.rate.Allow(ctx, lim.key, lim.rate)
-		return d, nil, err
-	default:
-		d, err := l.window.Allow(ctx, lim.key, lim.cfg.Window, lim.period)
-		return d, nil, err
+		if lease != nil {
+			var run time.Duration
+			if lim.cfg.Hold {
+				run = lim.cfg.Lease.D()
+			}
+			pm.leases = append(pm.leases, lease)
+			pm.run = append(pm.run, run)
+		}
+		return d, err
 	}
+	call, d, err := l.calls.Reserve(ctx, lim.key, lim.calls, lim.inFlight)
+	if err != nil {
+		return d, err
+	}
+	if lim.kind == kindRate && !d.Blocked {
+		l.metrics.effectiveRate(p, lim, d.Share)
+	}
+	if call != nil {
+		pm.calls = append(pm.calls, call)
+		pm.giveBack = append(pm.giveBack, lim.kind == kindWindow)
+	}
+	return d, nil
+}
+
+// settle ends a call's permit by what its result says, and teaches the
+// limits what a refusal means. It returns err, whose RetryAfter it may set:
+//
+//   - A refusal because the provider's task slots are full (Easemob's 403
+//     LimitException) means the model of running tasks missed one: the
+//     job's own slot stays taken for a run time as a stand-in, the job's
+//     window start is given back (nothing was created), and the job is
+//     rescheduled for when the model next frees a slot. No cool-down: other
+//     jobs of the provider are not affected.
+//   - "Too many requests" sets a cool-down every replica honours and lowers
+//     the rates the call passed (see AdaptiveConfig).
+func (l *limiter) settle(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, pm permit, err error) error {
+	var pe *providers.Error
+	isPE := errors.As(err, &pe)
+	capped := isPE && capRefusal(info.provider, pe)
+	o := callOutcome{
+		answered: err == nil || (isPE && pe.Status != 0),
+		started:  mayHaveStarted(err),
+		start:    jobStart(job, acct.Env.Zone),
+	}
+	o.keepHeld = o.started || capped
+	o.refused = isPE && !capped && pe.Class == providers.RateLimited
+	pm.settle(ctx, o)
+	if !isPE || pe.Class != providers.RateLimited {
+		return err
+	}
+	action := actionOf(info.typ)
+	if capped {
+		if d := l.nextSlot(ctx, action, acct.limits); d > 0 {
+			pe.RetryAfter = d
+		}
+		return err
+	}
+	l.metrics.throttled(info.provider, info.typ)
+	pe.RetryAfter = l.coolDown(ctx, info.provider, action, acct.limits, pe.RetryAfter)
+	return err
+}
+
+// capRefusal recognises a provider's "your tasks are at their cap", which
+// Herald models with Hold slots and windows rather than a rate: Easemob's
+// 403 LimitException.
+func capRefusal(p tasks.Provider, pe *providers.Error) bool {
+	return p == tasks.Easemob && pe.Status == http.StatusForbidden && pe.Code == "LimitException"
+}
+
+// nextSlot is how long until every Hold limit on action has a slot free by
+// the model (the earliest lease among its holders runs out); 0 if there is
+// none.
+func (l *limiter) nextSlot(ctx context.Context, action string, limits []limit) time.Duration {
+	var longest time.Duration
+	for _, lim := range limits {
+		if lim.kind != kindConcurrent || !lim.cfg.Hold || !lim.appliesTo(action) {
+			continue
+		}
+		if d, err := l.conc.NextFree(ctx, lim.key); err == nil && d > longest {
+			longest = d
+		}
+	}
+	return longest
+}
+
+// jobStart is when a job's work starts at the provider: an Easemob push
+// task's startDate, read in the account's zone; zero (now) otherwise.
+func jobStart(job tasks.Job, zone *time.Location) time.Time {
+	var s string
+	switch j := job.(type) {
+	case *tasks.EasemobPushTask:
+		s = j.StartDate
+	case *tasks.EasemobPushLabel:
+		s = j.StartDate
+	}
+	if s == "" {
+		return time.Time{}
+	}
+	if zone == nil {
+		zone = tasks.ChinaStandardTime()
+	}
+	t, err := time.ParseInLocation(time.DateTime, s, zone)
+	if err != nil {
+		return time.Time{} // validated before the call; cannot happen
+	}
+	return t
 }
 
 // coolDown spreads a provider's own "too many requests" to every replica:
 // the limits specific to the action are blocked for the provider's
-// Retry-After (a second if it gave none); an action with no limit of its
-// own blocks the account-wide ones. It returns the cool-down in force.
-func (l *limiter) coolDown(ctx context.Context, action string, limits []limit, retryAfter time.Duration) time.Duration {
+// Retry-After (a second if it gave none), and their rates lowered; an
+// action with no limit of its own blocks the account-wide ones. It returns
+// the cool-down in force.
+func (l *limiter) coolDown(ctx context.Context, p tasks.Provider, action string, limits []limit, retryAfter time.Duration) time.Duration {
 	if retryAfter <= 0 {
 		retryAfter = time.Second
 	}
@@ -328,6 +550,11 @@ func (l *limiter) coolDown(ctx context.Context, action string, limits []limit, r
 	}
 	longest := retryAfter
 	for _, lim := range targets {
+		if lim.kind == kindRate {
+			if share, _, err := l.calls.Throttle(ctx, lim.key, lim.calls); err == nil {
+				l.metrics.effectiveRate(p, lim, share)
+			}
+		}
 		if d, err := l.cool.Block(ctx, lim.key, retryAfter); err == nil && d > longest {
 			longest = d
 		}

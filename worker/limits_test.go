@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -32,9 +33,8 @@ func receivedAt(sim *easemobsim.Server, ep easemobsim.Endpoint) []time.Time {
 	return out
 }
 
-// limitAsync sets the push.async limit. The default headroom stays: it is
-// what keeps arrivals at the provider apart by the full period despite
-// jitter between the limiter's decision and the call.
+// limitAsync sets the push.async limit, with burst 1: calls one period
+// apart, each counted from its answer.
 func limitAsync(rate int, per time.Duration) func(*worker.Config) {
 	return func(c *worker.Config) {
 		a := c.Easemob["default"]
@@ -120,7 +120,7 @@ func TestLimitProviderCooldownSharedByReplicas(t *testing.T) {
 	// Wait until the replica that got the 429 has published the cool-down;
 	// calls already on their way cannot be recalled, so jobs are enqueued
 	// only from then on.
-	key := "herald:rl:{easemob:default:push_async}:cooldown"
+	key := "herald:rl:{easemob:herald#demo:push_async}:cooldown"
 	deadline := time.Now().Add(10 * time.Second)
 	for s.rdb.Exists(context.Background(), key).Val() == 0 {
 		if time.Now().After(deadline) {
@@ -243,5 +243,122 @@ func TestLimitHoldKeepsSlotForLease(t *testing.T) {
 	}
 	if gap := at[1].Sub(at[0]); gap < lease-100*time.Millisecond {
 		t.Errorf("second push task created %v after the first; the held slot should block it for %v", gap, lease)
+	}
+}
+
+// taskLimits shortens Easemob's push-task caps for a test: 3 created per
+// window, 3 running, each held for run after its start.
+func taskLimits(window, run time.Duration) func(*worker.Config) {
+	return func(c *worker.Config) {
+		// Long enough to wait out push.task's own 1/s in the handler.
+		c.Limiter.MaxWait = worker.Duration(1500 * time.Millisecond)
+		a := c.Easemob["default"]
+		a.Limits = map[string]worker.LimitConfig{
+			"tasks_created": {Jobs: []string{"push.label", "push.task"}, Window: 3, Per: worker.Duration(window)},
+			"tasks_running": {Jobs: []string{"push.label", "push.task"}, Concurrent: 3, Lease: worker.Duration(run), Hold: true},
+		}
+		c.Easemob["default"] = a
+	}
+}
+
+// Easemob counts a scheduled push task as running from its creation until
+// its startDate plus its run time. After three tasks scheduled 2 h ahead,
+// a fourth is held back by Herald's own model until a slot frees then: it
+// is rescheduled for that time without spending a retry, and the provider
+// never has to refuse it.
+func TestLimitScheduledTasksHoldSlotsUntilStart(t *testing.T) {
+	const run = time.Second
+	s := newStack(t, easemobsim.Options{TaskWindow: 500 * time.Millisecond}, taskLimits(500*time.Millisecond, run))
+	start := time.Now().Add(2 * time.Hour).Truncate(time.Second)
+	var ids []string
+	for _, title := range []string{"one", "two", "three"} {
+		job := &tasks.EasemobPushTask{PushMessage: message(title), StartDate: tasks.EasemobStartDate(start, nil)}
+		ids = append(ids, s.enqueue(t, job).IDs()...)
+	}
+	s.waitState(t, "completed", ids...)
+	fourth := s.enqueue(t, &tasks.EasemobPushTask{PushMessage: message("four")}).IDs()[0]
+	st := s.waitState(t, "retry", fourth)[0]
+	if st.Attempts != 0 || !strings.Contains(st.LastError, "limit tasks_running") {
+		t.Errorf("fourth task: attempts %d, last error %q; want rescheduled by tasks_running, no attempt spent", st.Attempts, st.LastError)
+	}
+	// The model frees the first slot at the startDate plus the run time.
+	if want := start.Add(run); st.NextProcessAt.Before(want.Add(-2*time.Second)) || st.NextProcessAt.After(want.Add(2*time.Second)) {
+		t.Errorf("fourth task rescheduled for %v, want about %v (startDate + run time)", st.NextProcessAt, want)
+	}
+	if n := len(receivedAt(s.sim, easemobsim.PushTask)); n != 3 {
+		t.Errorf("push tasks created %d, want the 3 scheduled ones only", n)
+	}
+	for _, c := range s.sim.Calls() {
+		if c.Status == http.StatusForbidden {
+			t.Errorf("the provider refused a call: %s %s", c.Endpoint, c.Error)
+		}
+	}
+}
+
+// When the provider refuses a task as over its caps although Herald's model
+// had room (here the provider allows one running task and Herald thinks
+// three), the job is rescheduled for when the model frees a slot, counting
+// the unknown task as holding one for a run time. The refused create gives
+// its window start back, spends no retry, and sets no cool-down: a
+// push.sync goes out meanwhile.
+func TestLimitTaskCapRefusalReschedulesByModel(t *testing.T) {
+	const run = 3 * time.Second
+	s := newStack(t, easemobsim.Options{MaxRunningTasks: 1, TaskDuration: 2 * time.Second}, taskLimits(time.Hour, run))
+	first := s.enqueue(t, &tasks.EasemobPushTask{PushMessage: message("one")}).IDs()[0]
+	s.waitState(t, "completed", first)
+	second := s.enqueue(t, &tasks.EasemobPushTask{PushMessage: message("two")}).IDs()[0]
+	st := s.waitState(t, "retry", second)[0]
+	refused := time.Now()
+	if st.Attempts != 0 || !strings.Contains(st.LastError, "LimitException") {
+		t.Errorf("refused task: attempts %d, last error %q; want rescheduled, no attempt spent", st.Attempts, st.LastError)
+	}
+	// The first task's slot (run) and the stand-in (run from the refusal)
+	// are the model's holders: the earlier frees first.
+	if d := time.Until(st.NextProcessAt); d > run || d < 0 {
+		t.Errorf("rescheduled %v ahead, want within the %v run time (not the provider's blind 100 s)", d, run)
+	}
+	created, err := s.rdb.ZCard(context.Background(), "herald:rl:{easemob:herald#demo:tasks_created}:calls").Result()
+	if err != nil || created != 1 {
+		t.Errorf("tasks_created holds %d starts (%v), want 1: the refused create gives its start back", created, err)
+	}
+	if n, _ := s.rdb.Keys(context.Background(), "herald:rl:*:cooldown").Result(); len(n) != 0 {
+		t.Errorf("cool-downs set %v: a task cap must not slow other jobs", n)
+	}
+	syncID := s.enqueue(t, &tasks.EasemobPushSync{Target: "bob", PushMessage: message("sync")}).IDs()[0]
+	s.waitState(t, "completed", syncID)
+	if time.Since(refused) > run {
+		t.Errorf("push.sync waited %v behind a task cap", time.Since(refused))
+	}
+	st = s.waitState(t, "completed", second)[0]
+	if st.Attempts != 0 {
+		t.Errorf("delivered after %d attempts, want 0", st.Attempts)
+	}
+}
+
+// Two Herald accounts on one Easemob app share its limits: push.sync jobs
+// split over both still reach the app one a second.
+func TestLimitSharedByAccountsOnOneApp(t *testing.T) {
+	s := newStack(t, easemobsim.Options{}, func(c *worker.Config) {
+		c.Easemob["other"] = c.Easemob["default"]
+	})
+	var ids []string
+	for i, acct := range []string{"default", "other", "default", "other"} {
+		job := &tasks.EasemobPushSync{Target: fmt.Sprintf("user%d", i), PushMessage: message("sync")}
+		ids = append(ids, s.enqueue(t, job, tasks.Account(acct)).IDs()...)
+	}
+	s.waitState(t, "completed", ids...)
+	at := receivedAt(s.sim, easemobsim.PushSync)
+	if len(at) != len(ids) {
+		t.Fatalf("delivered %d, want %d", len(at), len(ids))
+	}
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < time.Second {
+			t.Errorf("push.sync calls %v apart from two accounts on one app, limit 1/s", gap)
+		}
+	}
+	for _, c := range s.sim.Calls() {
+		if c.Status == http.StatusTooManyRequests {
+			t.Errorf("the app refused a call as too many")
+		}
 	}
 }

@@ -22,6 +22,7 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	limiter  *prometheus.HistogramVec
 	throttle *prometheus.CounterVec
+	rate     *prometheus.GaugeVec
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -49,8 +50,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "herald_provider_throttled_total",
 			Help: "Calls a provider refused as too many (429 and its own rate-limit codes), each of which set a cool-down for every replica. Herald's own limits are herald_limiter_wait_seconds.",
 		}, []string{"provider", "job_type"}),
+		rate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_limit_effective_rate",
+			Help: "Calls per second a rate limit lets through now, by provider, app (scope) and limit: the configured rate, stretched by headroom and margin, lowered while the provider refuses calls it allowed. As this replica last saw it.",
+		}, []string{"provider", "scope", "limit"}),
 	}
-	reg.MustRegister(m.jobs, m.failures, m.latency, m.limiter, m.throttle)
+	reg.MustRegister(m.jobs, m.failures, m.latency, m.limiter, m.throttle, m.rate)
 	reg.MustRegister(newBuildInfo())
 	return m
 }
@@ -71,6 +76,16 @@ func (m *Metrics) limiterWait(p tasks.Provider, limit string, d time.Duration) {
 		return
 	}
 	m.limiter.WithLabelValues(string(p), limit).Observe(d.Seconds())
+}
+
+// effectiveRate records the rate lim lets through at share of its
+// configured rate.
+func (m *Metrics) effectiveRate(p tasks.Provider, lim limit, share float64) {
+	if m == nil {
+		return
+	}
+	perSecond := float64(lim.calls.N) / lim.calls.Period.Seconds() * share
+	m.rate.WithLabelValues(string(p), lim.scope, lim.name).Set(perSecond)
 }
 
 func (m *Metrics) throttled(p tasks.Provider, typ string) {

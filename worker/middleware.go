@@ -33,10 +33,11 @@ type taskInfo struct {
 	account  string
 	attempt  int // 0 on the first try
 	maxRetry int
-	log      zerolog.Logger
-
-	enqueueID string // tasks.HeaderEnqueueID
-	result    []byte // what the provider answered, set by the dispatcher
+	// enqueueID is the task's tasks.HeaderEnqueueID, "" if it has none.
+	enqueueID string
+	log       zerolog.Logger
+	// result is what the provider answered, set by the dispatcher.
+	result []byte
 }
 
 type taskInfoKey struct{}

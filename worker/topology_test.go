@@ -25,8 +25,8 @@ import (
 // Limits with long periods, so the keys they leave in Redis outlive the
 // test and can be checked after the jobs are done.
 const (
-	syncRateKey     = "herald:rl:{easemob:default:push_sync}:rate"
-	singleWindowKey = "herald:rl:{easemob:default:single_window}:window"
+	syncRateKey     = "herald:rl:{easemob:herald#demo:push_sync}:calls"
+	singleWindowKey = "herald:rl:{easemob:herald#demo:single_window}:calls"
 )
 
 // A whole Herald (producer, worker, Easemob simulator) works on Redis

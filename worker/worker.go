@@ -92,7 +92,7 @@ func (w *Worker) Handler() asynq.Handler {
 		markers:  markers{rdb: w.rdb, ttl: w.cfg.DeliveredTTL.D()},
 		limiter:  newLimiter(w.rdb, w.cfg.Limiter, w.metrics),
 	}
-	return chain(d,
+	return chain(dingTalkTracking(d),
 		withTaskInfo(w.log, w.metrics, &outcomes{log: w.eventLog(), now: time.Now}),
 		notBefore(time.Now),
 	)

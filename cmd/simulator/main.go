@@ -72,9 +72,10 @@ type simulator struct {
 // *simkit.Kit (which gives it Start, Shutdown and the control endpoints).
 func simulators() map[string]simulator {
 	return map[string]simulator{
-		"easemob": easemobSimulator(),
-		"feishu":  feishuSimulator(),
-		"enos":    enosSimulator(),
+		"easemob":  easemobSimulator(),
+		"feishu":   feishuSimulator(),
+		"dingtalk": dingtalkSimulator(),
+		"enos":     enosSimulator(),
 	}
 }
 

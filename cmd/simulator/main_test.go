@@ -122,7 +122,7 @@ func TestRejectsBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no provider", []string{"-addr", "127.0.0.1:0"}, "-provider must be one of easemob"},
+		{"no provider", []string{"-addr", "127.0.0.1:0"}, "-provider must be one of dingtalk, easemob"},
 		{"unknown provider", []string{"-provider", "pager"}, `got "pager"`},
 		{"missing secret file", []string{"-provider", "easemob", "-client-secret-file", "/nonexistent/secret"}, "read -client-secret-file"},
 	}

@@ -38,7 +38,7 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	defer func() { stopWorker(); <-done }()
 
 	producer := tasks.NewProducer(rdb)
-	fmt.Fprintln(out, "Herald demo: an embedded Redis and Easemob, Feishu and EnOS simulators; nothing persists, nothing leaves this machine.")
+	fmt.Fprintln(out, "Herald demo: an embedded Redis and Easemob, Feishu, DingTalk and EnOS simulators; nothing persists, nothing leaves this machine.")
 	fmt.Fprintln(out)
 
 	var ids []string
@@ -83,6 +83,11 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	enqueue("push.single, same key again", order, tasks.IdempotencyKey("order-42"))
 	enqueueFeishu(enqueue)
 	enqueueEnOS(enqueue)
+	if err == nil {
+		var dt []string
+		dt, err = demoDingTalk(ctx, producer, out)
+		ids = append(ids, dt...)
+	}
 	if err != nil {
 		log.Error().Err(err).Msg("demo enqueue")
 		return 1

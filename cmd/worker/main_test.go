@@ -30,6 +30,12 @@ func TestDemoDeliversEveryEasemobJob(t *testing.T) {
 	if !strings.Contains(got, "6985032626234982420") {
 		t.Errorf("the Feishu execute_send was not shown delivered:\n%s", got)
 	}
+	for _, want := range []string{`tracked DingTalk task \d+: done after \d+ progress checks, 100%`,
+		`dingtalk:work_notice.send\s+completed`, `dingtalk:work_notice.status_bar\s+completed`, `dingtalk:work_notice.recall\s+completed`} {
+		if !regexp.MustCompile(want).MatchString(got) {
+			t.Errorf("demo output lacks %q:\n%s", want, got)
+		}
+	}
 	for _, ep := range []string{"push.sync", "push.async", "push.single", "push.label", "push.task"} {
 		if !strings.Contains(got, "\n"+ep+" ") {
 			t.Errorf("the simulator did not list a %s call:\n%s", ep, got)
