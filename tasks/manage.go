@@ -208,3 +208,15 @@ func utc(t time.Time) time.Time {
 	}
 	return t.UTC()
 }
+
+// Ping checks that Redis answers, so that a command line can say "cannot
+// reach Redis" before anything else fails in asynq's words.
+func (p *Producer) Ping(ctx context.Context) error {
+	if p.rdb == nil {
+		return ErrNoRedis
+	}
+	if err := p.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("tasks: cannot reach Redis: %w", err)
+	}
+	return nil
+}
