@@ -24,6 +24,10 @@ const (
 	// lock. It must be longer than a token request takes: the fetch is
 	// cancelled when it runs out, and another replica may take over.
 	DefaultTokenLockTTL = 15 * time.Second
+	// DefaultTokenLocalTTL is a good LocalTTL for a token that is only
+	// ever replaced on expiry or an auth error (the worker's Easemob app
+	// tokens).
+	DefaultTokenLocalTTL = 30 * time.Second
 )
 
 // Token is an access token and the moment the provider says it expires.
@@ -57,9 +61,20 @@ type TokenCache struct {
 	// LockTTL is how long the refresh lock is held at most, and so the
 	// longest a fetch may take. Zero means DefaultTokenLockTTL.
 	LockTTL time.Duration
+	// LocalTTL is how long a process keeps using a token it has read from
+	// (or stored in) Redis without asking Redis again, so a job costs no
+	// Redis read while its token is fresh. It never outlasts the token's
+	// own time in Redis. Zero (the default) reads Redis on every call.
+	// A token another replica drops after an auth error, or an operator
+	// deletes from Redis, is dropped here when this process meets the same
+	// error, or after LocalTTL at the latest: so leave it zero where a
+	// token is replaced by hand (Feishu's user token after
+	// re-authorization).
+	LocalTTL time.Duration
 
-	rdb redis.UniversalClient
-	mem memStore
+	rdb   redis.UniversalClient
+	mem   memStore // the store itself when rdb is nil
+	local memStore // with rdb: tokens fresh in this process
 }
 
 // NewTokenCache returns a cache kept in rdb, shared by every process that
@@ -76,17 +91,21 @@ func NewTokenCache(rdb redis.UniversalClient) *TokenCache {
 func (c *TokenCache) Token(ctx context.Context, key string, fetch FetchFunc) (string, error) {
 	s := c.store()
 	k, lk := tokenKey(key), lockKey(key)
+	if v, ok := c.fresh(k); ok {
+		return v, nil
+	}
 	owner, err := newOwner()
 	if err != nil {
 		return "", err
 	}
 	wait := 5 * time.Millisecond
 	for {
-		v, locked, err := s.getOrLock(ctx, k, lk, owner, c.lockTTL())
+		v, ttl, locked, err := s.getOrLock(ctx, k, lk, owner, c.lockTTL())
 		if err != nil {
 			return "", fmt.Errorf("providers: token %s: %w", key, err)
 		}
 		if v != "" {
+			c.keep(k, v, ttl)
 			return v, nil
 		}
 		if locked {
@@ -136,7 +155,9 @@ func (c *TokenCache) refresh(ctx context.Context, s tokenStore, key, owner strin
 	}
 	// A failed store still leaves the caller a usable token; the lock
 	// expires on its own and the next miss refetches.
-	_ = s.storeAndUnlock(cctx, k, lk, owner, tok.Value, ttl)
+	if s.storeAndUnlock(cctx, k, lk, owner, tok.Value, ttl) == nil {
+		c.keep(k, tok.Value, ttl)
+	}
 	return tok.Value, nil
 }
 
@@ -144,6 +165,7 @@ func (c *TokenCache) refresh(ctx context.Context, s tokenStore, key, owner strin
 // an auth error, a replica must not throw away a fresher token another
 // replica has just stored.
 func (c *TokenCache) Drop(ctx context.Context, key, token string) error {
+	_ = c.local.compareAndDelete(ctx, tokenKey(key), token)
 	if err := c.store().compareAndDelete(ctx, tokenKey(key), token); err != nil {
 		return fmt.Errorf("providers: drop token %s: %w", key, err)
 	}
@@ -179,6 +201,31 @@ func (c *TokenCache) margin() time.Duration {
 	return c.Margin
 }
 
+// fresh returns the token for Redis key k if this process holds it fresh.
+func (c *TokenCache) fresh(k string) (string, bool) {
+	if c.rdb == nil || c.LocalTTL <= 0 {
+		return "", false
+	}
+	c.local.mu.Lock()
+	defer c.local.mu.Unlock()
+	return c.local.get(k, time.Now())
+}
+
+// keep holds v in process memory for LocalTTL, but no longer than ttl, its
+// time left in Redis (0: no expiry).
+func (c *TokenCache) keep(k, v string, ttl time.Duration) {
+	if c.rdb == nil || c.LocalTTL <= 0 {
+		return
+	}
+	life := c.LocalTTL
+	if ttl > 0 {
+		life = min(life, ttl)
+	}
+	c.local.mu.Lock()
+	defer c.local.mu.Unlock()
+	c.local.set(k, v, life, time.Now())
+}
+
 func (c *TokenCache) lockTTL() time.Duration {
 	if c.LockTTL <= 0 {
 		return DefaultTokenLockTTL
@@ -207,10 +254,10 @@ func newOwner() (string, error) {
 
 // tokenStore is where tokens and refresh locks live: Redis, or this process.
 type tokenStore interface {
-	// getOrLock returns the cached value of k or, if there is none, tries
-	// to take the lock lk for owner. Both empty and false: someone else
-	// holds the lock.
-	getOrLock(ctx context.Context, k, lk, owner string, lockTTL time.Duration) (string, bool, error)
+	// getOrLock returns the cached value of k with its time left (0: no
+	// expiry) or, if there is none, tries to take the lock lk for owner.
+	// Value empty and false: someone else holds the lock.
+	getOrLock(ctx context.Context, k, lk, owner string, lockTTL time.Duration) (v string, ttl time.Duration, locked bool, err error)
 	// storeAndUnlock caches v at k for ttl (0: no expiry) and releases lk
 	// if owner still holds it.
 	storeAndUnlock(ctx context.Context, k, lk, owner, v string, ttl time.Duration) error
@@ -224,9 +271,9 @@ type tokenStore interface {
 var (
 	getOrLockScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, ''} end
-return {0, ''}
+if v then return {1, v, redis.call('PTTL', KEYS[1])} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, '', 0} end
+return {0, '', 0}
 `)
 	storeAndUnlockScript = redis.NewScript(`
 if ARGV[2] == '0' then
@@ -245,23 +292,25 @@ return 0
 
 type redisStore struct{ rdb redis.UniversalClient }
 
-func (r redisStore) getOrLock(ctx context.Context, k, lk, owner string, lockTTL time.Duration) (string, bool, error) {
+func (r redisStore) getOrLock(ctx context.Context, k, lk, owner string, lockTTL time.Duration) (string, time.Duration, bool, error) {
 	res, err := getOrLockScript.Run(ctx, r.rdb, []string{k, lk}, owner, lockTTL.Milliseconds()).Slice()
 	if err != nil {
-		return "", false, err
+		return "", 0, false, err
 	}
-	if len(res) != 2 {
-		return "", false, fmt.Errorf("unexpected script reply %v", res)
+	if len(res) != 3 {
+		return "", 0, false, fmt.Errorf("unexpected script reply %v", res)
 	}
 	state, _ := res[0].(int64)
 	v, _ := res[1].(string)
+	pttl, _ := res[2].(int64)
 	switch state {
 	case 1:
-		return v, false, nil
+		// PTTL is -1 for a key without expiry.
+		return v, time.Duration(max(pttl, 0)) * time.Millisecond, false, nil
 	case 2:
-		return "", true, nil
+		return "", 0, true, nil
 	}
-	return "", false, nil
+	return "", 0, false, nil
 }
 
 func (r redisStore) storeAndUnlock(ctx context.Context, k, lk, owner, v string, ttl time.Duration) error {
@@ -310,18 +359,18 @@ func (m *memStore) set(k, v string, ttl time.Duration, now time.Time) {
 	m.entries[k] = e
 }
 
-func (m *memStore) getOrLock(_ context.Context, k, lk, owner string, lockTTL time.Duration) (string, bool, error) {
+func (m *memStore) getOrLock(_ context.Context, k, lk, owner string, lockTTL time.Duration) (string, time.Duration, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
 	if v, ok := m.get(k, now); ok {
-		return v, false, nil
+		return v, 0, false, nil
 	}
 	if _, held := m.get(lk, now); held {
-		return "", false, nil
+		return "", 0, false, nil
 	}
 	m.set(lk, owner, lockTTL, now)
-	return "", true, nil
+	return "", 0, true, nil
 }
 
 func (m *memStore) storeAndUnlock(_ context.Context, k, lk, owner, v string, ttl time.Duration) error {

@@ -111,10 +111,14 @@ func CheckAccountName(name string) error {
 }
 
 // DeliverAt holds the job until t. The task waits in asynq's scheduled set
-// and can be cancelled until then. asynq keeps due times in whole seconds,
-// so the task also carries t to the millisecond (HeaderNotBefore) and the
-// worker waits out the rest: a job is never delivered early. A t in the
-// past delivers now.
+// (visible in asynqmon) and can be cancelled until then. asynq keeps due
+// times in whole seconds, so it is given the next whole second at or after
+// t, and t itself goes, to the millisecond, into Herald's due set (DueKey),
+// from which the workers move the task to its queue within tens of
+// milliseconds of t. If no worker's scheduler is running, asynq still
+// moves it at the whole second. The task also carries t (HeaderNotBefore)
+// as a last guard: a job is never delivered early. A t in the past
+// delivers now.
 //
 // Rules measured from "now" (Easemob's startDate must be more than an hour
 // ahead) are measured from t, since that is when the provider gets the call.

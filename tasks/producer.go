@@ -269,7 +269,7 @@ func (p *Producer) enqueue(ctx context.Context, t *asynq.Task, queue, id string,
 		opts = append(opts, asynq.Timeout(d.timeout))
 	}
 	if !d.at.IsZero() {
-		opts = append(opts, asynq.ProcessAt(d.at))
+		opts = append(opts, asynq.ProcessAt(ceilToSecond(d.at)))
 	}
 	// Two rounds: the task holding the id may vanish (cancelled, or its
 	// retention ran out) between the conflict and the lookup, and then the
@@ -277,7 +277,8 @@ func (p *Producer) enqueue(ctx context.Context, t *asynq.Task, queue, id string,
 	for range 2 {
 		info, err := p.client.EnqueueContext(ctx, t, opts...)
 		if err == nil {
-			return TaskRef{ID: info.ID, Type: info.Type, Queue: info.Queue, ProcessAt: utc(info.NextProcessAt)}, nil
+			p.addDue(ctx, info, d.at)
+			return TaskRef{ID: info.ID, Type: info.Type, Queue: info.Queue, ProcessAt: utc(dueAt(info))}, nil
 		}
 		if !errors.Is(err, asynq.ErrTaskIDConflict) {
 			return TaskRef{}, fmt.Errorf("tasks: enqueue %s: %w", t.Type(), err)

@@ -364,10 +364,14 @@ func TestEnqueueScheduled(t *testing.T) {
 	if info.State != asynq.TaskStateScheduled {
 		t.Fatalf("state = %v, want scheduled", info.State)
 	}
-	// asynq keeps whole seconds: the task becomes due at the second and
-	// the header carries the rest.
-	if !info.NextProcessAt.Equal(at.Truncate(time.Second)) {
-		t.Errorf("NextProcessAt = %v, want %v", info.NextProcessAt, at.Truncate(time.Second))
+	// asynq keeps whole seconds: it is given the next one, so its own
+	// forwarder never runs the job early; the exact time is in the header
+	// and in the due set the workers' scheduler polls.
+	if want := at.Truncate(time.Second).Add(time.Second); !info.NextProcessAt.Equal(want) {
+		t.Errorf("NextProcessAt = %v, want %v", info.NextProcessAt, want)
+	}
+	if ms, err := f.rdb.ZScore(t.Context(), tasks.DueKey("easemob"), ref.ID).Result(); err != nil || int64(ms) != at.UnixMilli() {
+		t.Errorf("due set score = %v (%v), want %d", ms, err, at.UnixMilli())
 	}
 	if got, want := info.Headers[tasks.HeaderNotBefore], strconv.FormatInt(at.UnixMilli(), 10); got != want {
 		t.Errorf("header %s = %q, want %q", tasks.HeaderNotBefore, got, want)

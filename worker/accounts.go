@@ -18,6 +18,11 @@ const defaultCallTimeout = 15 * time.Second
 func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 	lc := cfg.Limiter
 	tokens := providers.NewTokenCache(rdb)
+	// An Easemob app token changes only on expiry or a 401, both of which
+	// reach every replica's copy in memory: reading Redis for it on every
+	// job would be a round trip for nothing.
+	easemobTokens := providers.NewTokenCache(rdb)
+	easemobTokens.LocalTTL = providers.DefaultTokenLocalTTL
 	accounts := Accounts{}
 	for _, name := range sortedKeys(cfg.Easemob) {
 		a := cfg.Easemob[name]
@@ -36,7 +41,7 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 			ClientID:     a.ClientID,
 			ClientSecret: a.ClientSecret,
 			HTTPClient:   providers.NewHTTPClient(timeout, cfg.Concurrency),
-			Tokens:       tokens,
+			Tokens:       easemobTokens,
 			Account:      name,
 		})
 		// Easemob limits an app (its AppKey, org#app), whichever account

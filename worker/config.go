@@ -41,9 +41,10 @@ type Config struct {
 	// ShutdownTimeout bounds how long a stopping worker waits for running
 	// jobs before handing them back to the queue.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
-	// PollInterval is how often scheduled and retrying jobs are moved to
-	// their queue. asynq's default of 5 s would make "deliver at T" up to
-	// 5 s late.
+	// PollInterval is how often asynq moves retrying jobs, and scheduled
+	// ones Herald's scheduler has not (it was down), to their queue.
+	// Scheduled jobs normally go at their due time through the scheduler,
+	// which polls every 20 ms whatever this says.
 	PollInterval Duration `yaml:"poll_interval"`
 	// Retry shapes the backoff between attempts of a transient failure.
 	Retry RetryConfig `yaml:"retry"`

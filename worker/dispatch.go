@@ -83,11 +83,11 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	// The provider has the notification now: from here on, failing to
 	// record that must not cause a second send, so marker errors are only
 	// logged.
-	if err := d.markers.set(ctx, marker, b); err != nil {
+	queue, _ := asynq.GetQueueName(ctx)
+	if err := d.markers.set(ctx, marker, b, asynqTaskKey(queue, info.id)); err != nil {
 		info.log.Error().Err(err).Msg("delivered but could not write the delivered-marker; a retry could send twice")
 	}
 	info.result = b
-	writeResult(t, b)
 	return nil
 }
 

@@ -41,7 +41,18 @@ func (m markers) get(ctx context.Context, key string) ([]byte, bool, error) {
 	return b, true, nil
 }
 
-// set records a delivered task with its result.
-func (m markers) set(ctx context.Context, key string, result []byte) error {
-	return m.rdb.Set(ctx, key, result, m.ttl).Err()
+// set records a delivered task with its result, and stores the result on
+// the task itself (taskKey, asynq's hash for it) as asynq's ResultWriter
+// would: one pipeline, so one round trip on a single Redis (on a Cluster
+// go-redis sends it to each node holding a key). Only the marker's error
+// is returned: the result is for people to read; the marker is what stops
+// a second send.
+func (m markers) set(ctx context.Context, key string, result []byte, taskKey string) error {
+	var marker *redis.StatusCmd
+	_, _ = m.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		marker = p.Set(ctx, key, result, m.ttl)
+		p.HSet(ctx, taskKey, "result", result)
+		return nil
+	})
+	return marker.Err()
 }

@@ -78,7 +78,11 @@ func TestTopologies(t *testing.T) {
 			if again := s.enqueue(t, syncJob, tasks.IdempotencyKey("sync-1")); !again.Duplicate() || again.IDs()[0] != first.IDs()[0] {
 				t.Fatalf("second enqueue of the key: %+v, want the first task marked duplicate", again)
 			}
-			ids := append(single.IDs(), first.IDs()...)
+			// A scheduled job goes through Herald's scheduler script,
+			// which must find its keys in one slot on a Cluster.
+			due := time.Now().Add(400 * time.Millisecond).Truncate(time.Millisecond)
+			later := s.enqueue(t, &tasks.EasemobPushAsync{Target: "bob", PushMessage: message("later")}, tasks.DeliverAt(due))
+			ids := append(append(single.IDs(), first.IDs()...), later.IDs()...)
 			sts := s.waitState(t, "completed", ids...)
 			retried := 0
 			for _, st := range sts {
@@ -101,6 +105,10 @@ func TestTopologies(t *testing.T) {
 					singles = append(singles, rec.Targets...)
 				case easemobsim.PushSync:
 					syncs = append(syncs, rec.Targets...)
+				case easemobsim.PushAsync:
+					if rec.At.Before(due) {
+						t.Errorf("scheduled push.async arrived %v early", due.Sub(rec.At))
+					}
 				default:
 					t.Errorf("unexpected call to %s", rec.Endpoint)
 				}
@@ -117,6 +125,9 @@ func TestTopologies(t *testing.T) {
 			// The limits counted on the topology, and every delivery left
 			// its marker.
 			ctx := context.Background()
+			if n, err := rdb.ZCard(ctx, tasks.DueKey("easemob")).Result(); err != nil || n != 0 {
+				t.Errorf("due set holds %d entries (%v) after the scheduled job ran", n, err)
+			}
 			if n, err := rdb.ZCard(ctx, singleWindowKey).Result(); err != nil || n != 3 {
 				t.Errorf("ZCARD %s = %d, %v; want the 3 push.single calls (a window counts the failed one too)", singleWindowKey, n, err)
 			}

@@ -32,6 +32,7 @@ type Worker struct {
 	metrics  *Metrics
 	srv      *asynq.Server
 	insp     *asynq.Inspector
+	sched    *scheduler // nil: scheduled jobs wait for asynq's whole-second forwarder
 }
 
 // New assembles a worker on rdb, which the caller owns and closes after Run
@@ -65,16 +66,21 @@ func New(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*Worker, er
 	if log.GetLevel() <= zerolog.DebugLevel {
 		asynqLevel = asynq.DebugLevel
 	}
+	w.sched = &scheduler{rdb: rdb, queues: sortedKeys(queues), tick: schedulerTick,
+		log: log.With().Str("component", "scheduler").Logger()}
 	w.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   queues,
 		ShutdownTimeout:          cfg.ShutdownTimeout.D(),
 		DelayedTaskCheckInterval: cfg.PollInterval.D(),
-		TaskCheckInterval:        cfg.PollInterval.D(),
-		RetryDelayFunc:           cfg.Retry.retryDelay,
-		IsFailure:                isFailure,
-		Logger:                   asynqLogger{log.With().Str("component", "asynq").Logger()},
-		LogLevel:                 asynqLevel,
+		// The scheduler moves a due job to its queue within a tick; an idle
+		// worker that looked at its queues only every poll_interval would
+		// undo that precision.
+		TaskCheckInterval: min(cfg.PollInterval.D(), schedulerTick),
+		RetryDelayFunc:    cfg.Retry.retryDelay,
+		IsFailure:         isFailure,
+		Logger:            asynqLogger{log.With().Str("component", "asynq").Logger()},
+		LogLevel:          asynqLevel,
 		HealthCheckFunc: func(err error) {
 			if err != nil {
 				log.Error().Err(err).Msg("redis health check failed")
@@ -131,6 +137,14 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	w.log.Info().Int("concurrency", w.cfg.Concurrency).Msg("worker started")
+	schedCtx, stopSched := context.WithCancel(ctx)
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		if w.sched != nil {
+			w.sched.run(schedCtx)
+		}
+	}()
 
 	var runErr error
 	select {
@@ -138,6 +152,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	case runErr = <-adminErr:
 	}
 	w.log.Info().Dur("shutdown_timeout", w.cfg.ShutdownTimeout.D()).Msg("shutting down: no new jobs; waiting for running ones")
+	stopSched()
+	<-schedDone
 	w.srv.Shutdown()
 	if admin != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -18,21 +18,40 @@ type produceRequest struct {
 // messageDTO is one MessageProduceDTO as documented (seed 003). Pointers
 // tell "absent" from zero.
 type messageDTO struct {
-	MessageID      string       `json:"messageId"`
-	MessageType    *json.Number `json:"messageType"`
-	AppID          string       `json:"appId"`
-	AppName        *i18n        `json:"appName"`
-	URL            string       `json:"url"`
-	LinkedAppID    string       `json:"linkedAppId"`
-	LinkedMenuCode string       `json:"linkedMenuCode"`
-	LinkedStates   string       `json:"linkedStates"`
-	Features       []i18n       `json:"features"`
-	Body           *i18n        `json:"body"`
-	Header         *i18n        `json:"header"`
-	Tags           []i18n       `json:"tags"`
-	TargetType     *json.Number `json:"targetType"`
-	Targets        []string     `json:"targets"`
+	MessageID      string   `json:"messageId"`
+	MessageType    *number  `json:"messageType"`
+	AppID          string   `json:"appId"`
+	AppName        *i18n    `json:"appName"`
+	URL            string   `json:"url"`
+	LinkedAppID    string   `json:"linkedAppId"`
+	LinkedMenuCode string   `json:"linkedMenuCode"`
+	LinkedStates   string   `json:"linkedStates"`
+	Features       []i18n   `json:"features"`
+	Body           *i18n    `json:"body"`
+	Header         *i18n    `json:"header"`
+	Tags           []i18n   `json:"tags"`
+	TargetType     *number  `json:"targetType"`
+	Targets        []string `json:"targets"`
 }
+
+// number is a JSON number, kept as sent. Unlike json.Number it refuses a
+// quoted "1": seed 003 types messageType as a Number, and a client that
+// sends a string must fail a test rather than pass on a lenient parser.
+type number json.Number
+
+func (n *number) UnmarshalJSON(b []byte) error {
+	var v json.Number
+	if len(b) > 0 && b[0] == '"' {
+		return fmt.Errorf("must be a JSON number, got the string %s", b)
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*n = number(v)
+	return nil
+}
+
+func (n number) String() string { return string(n) }
 
 // i18n is EnOS's internationalised text.
 type i18n struct {
@@ -119,7 +138,7 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request, body []byte) {
 		d := &dtos[i]
 		m, exists := s.messages[d.MessageID]
 		if !exists {
-			tt, _ := d.TargetType.Int64()
+			tt, _ := json.Number(*d.TargetType).Int64()
 			m = &message{id: d.MessageID, raw: req.Messages[i], targetType: int(tt), targets: d.Targets, received: map[string]bool{}}
 			s.messages[m.id] = m
 			s.order = append(s.order, m.id)

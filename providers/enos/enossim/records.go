@@ -8,8 +8,10 @@ import (
 )
 
 // Record is one push of one message to one user: what a user saw pop up.
+// Its JSON (the /_sim/records control endpoint) is snake_case like
+// simkit.Call and every simulator's Record.
 type Record struct {
-	MessageID string `json:"messageId"`
+	MessageID string `json:"message_id"`
 	// User is the user pushed to; "" is every user of an OU whose users
 	// Options did not list (targetType 0).
 	User string `json:"user"`
@@ -23,7 +25,7 @@ type Call = simkit.Call
 
 // Message is a notice message the simulated OU holds.
 type Message struct {
-	ID string `json:"messageId"`
+	ID string `json:"message_id"`
 	// DTO is the message as the call that created it sent it; later
 	// calls never change it.
 	DTO json.RawMessage `json:"dto"`

@@ -36,8 +36,8 @@ type refreshToken struct {
 // Redemption is one refresh call, in the order they arrived.
 type Redemption struct {
 	// Token is the refresh token presented.
-	Token string `json:"token"`
-	At    time.Time
+	Token string    `json:"token"`
+	At    time.Time `json:"at"`
 	// Code is 0 when a new pair was issued, else the refusal's code.
 	Code int `json:"code"`
 	// Issued is the new refresh token, "" when refused.
@@ -95,6 +95,12 @@ func (s *Server) appToken(w http.ResponseWriter, r *http.Request, subject, field
 	now := s.Now()
 	s.mu.Lock()
 	cur, ok := s.appTok[subject]
+	// A token revoked since (RevokeTokens, /_sim/tokens/revoke) is never
+	// handed out again: a client that dropped a refused token would get
+	// it back and loop.
+	if _, state := s.CheckToken(cur.token); ok && state != simkit.TokenValid {
+		ok = false
+	}
 	if !ok || cur.expires.Sub(now) < 30*time.Minute {
 		v, exp := s.IssueToken(subject, s.opts.AppTokenTTL)
 		cur = issuedApp{token: v, expires: exp}

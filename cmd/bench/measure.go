@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// dispatchResult is one variant's run of n jobs.
+type dispatchResult struct {
+	perSec      float64
+	tripsPerJob float64
+	cmdsPerJob  float64
+	cpuPerJob   time.Duration // Redis server CPU
+}
+
+// dispatch enqueues n jobs while no server runs, then starts the variant's
+// server and times it from start until the last push reaches the
+// simulator. Redis figures cover the whole run until the queue is empty,
+// background polls included.
+func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispatchResult, error) {
+	if err := e.reset(ctx); err != nil {
+		return dispatchResult{}, err
+	}
+	rdb, trips := e.client(concurrency + 10)
+	defer rdb.Close()
+	if err := enqueueAll(ctx, v.enqueuer(rdb), n, 8, func(i int) (string, time.Time) { return "j" + strconv.Itoa(i), time.Time{} }); err != nil {
+		return dispatchResult{}, err
+	}
+	sc := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
+	defer sc.Close()
+	if err := resetStats(ctx, sc); err != nil {
+		return dispatchResult{}, err
+	}
+	before, err := readStats(ctx, sc)
+	if err != nil {
+		return dispatchResult{}, err
+	}
+	trips.n.Store(0)
+	start := time.Now()
+	stop, err := v.start(rdb, e.url, concurrency)
+	if err != nil {
+		return dispatchResult{}, err
+	}
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	if err := e.rec.wait(ctx, n, time.Duration(n)*20*time.Millisecond+30*time.Second); err != nil {
+		return dispatchResult{}, fmt.Errorf("%s: %w", v.name, err)
+	}
+	took := time.Since(start)
+	polls, err := drained(ctx, sc, v.queue)
+	if err != nil {
+		return dispatchResult{}, err
+	}
+	after, err := readStats(ctx, sc)
+	if err != nil {
+		return dispatchResult{}, err
+	}
+	tripsN := trips.n.Load()
+	stop()
+	stop = nil
+	d := after.sub(before)
+	d.commands -= int64(polls) // drained's own LLENs, pipelined in twos
+	return dispatchResult{
+		perSec:      float64(n) / took.Seconds(),
+		tripsPerJob: float64(tripsN) / float64(n),
+		cmdsPerJob:  float64(d.commands) / float64(n),
+		cpuPerJob:   time.Duration(d.cpuMicros) * time.Microsecond / time.Duration(n),
+	}, nil
+}
+
+// drained polls until the queue has no pending or active task, so every
+// job's completion is in the figures, and returns how many commands it
+// sent.
+func drained(ctx context.Context, c *redis.Client, queue string) (int, error) {
+	sent := 0
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var p, a *redis.IntCmd
+		_, err := c.Pipelined(ctx, func(pp redis.Pipeliner) error {
+			p = pp.LLen(ctx, "asynq:{"+queue+"}:pending")
+			a = pp.LLen(ctx, "asynq:{"+queue+"}:active")
+			return nil
+		})
+		sent += 2
+		if err != nil {
+			return sent, err
+		}
+		if p.Val() == 0 && a.Val() == 0 {
+			return sent, nil
+		}
+		if time.Now().After(deadline) {
+			return sent, fmt.Errorf("queue %s not drained: %d pending, %d active", queue, p.Val(), a.Val())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// enqueueAll adds n jobs from par goroutines; job(i) names the i-th.
+func enqueueAll(ctx context.Context, enq func(context.Context, string, time.Time) error, n, par int, job func(i int) (string, time.Time)) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, par)
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for i := range n {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range par {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				target, at := job(i)
+				if err := enq(ctx, target, at); err != nil {
+					errs <- err
+					for range next {
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// enqueueRate times n enqueues from par goroutines into an empty Redis.
+func enqueueRate(ctx context.Context, e *env, v variant, n, par int) (float64, error) {
+	if err := e.reset(ctx); err != nil {
+		return 0, err
+	}
+	rdb, _ := e.client(par + 2)
+	defer rdb.Close()
+	enq := v.enqueuer(rdb)
+	// One enqueue first, so connection set-up is not timed.
+	if err := enq(ctx, "warm", time.Time{}); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := enqueueAll(ctx, enq, n, par, func(i int) (string, time.Time) { return "e" + strconv.Itoa(i), time.Time{} }); err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// lateness is how scheduled jobs arrived relative to their due times.
+type lateness struct {
+	n, early           int
+	maxEarly           time.Duration
+	p50, p99, maxLate  time.Duration
+	dupes, unknownDues int
+}
+
+// schedule runs the variant's server, enqueues n jobs due evenly over span
+// starting a second from now (each target carries its due time), and
+// measures at the simulator when each arrives.
+func schedule(ctx context.Context, e *env, v variant, n int, span time.Duration, concurrency int) (lateness, error) {
+	if err := e.reset(ctx); err != nil {
+		return lateness{}, err
+	}
+	rdb, _ := e.client(concurrency + 10)
+	defer rdb.Close()
+	stop, err := v.start(rdb, e.url, concurrency)
+	if err != nil {
+		return lateness{}, err
+	}
+	defer stop()
+	first := time.Now().Add(time.Second)
+	err = enqueueAll(ctx, v.enqueuer(rdb), n, 8, func(i int) (string, time.Time) {
+		// Odd milliseconds: due times fall anywhere within a second.
+		at := first.Add(span * time.Duration(i) / time.Duration(n)).Add(time.Duration(i%7) * time.Millisecond).Truncate(time.Millisecond)
+		return "d" + strconv.FormatInt(at.UnixMilli(), 10), at
+	})
+	if err != nil {
+		return lateness{}, err
+	}
+	if err := e.rec.wait(ctx, n, span+30*time.Second); err != nil {
+		return lateness{}, fmt.Errorf("%s: %w", v.name, err)
+	}
+	return measureLateness(e.rec.arrivals()), nil
+}
+
+func measureLateness(got []arrival) lateness {
+	var l lateness
+	seen := map[string]bool{}
+	var late []time.Duration
+	for _, a := range got {
+		ms, err := strconv.ParseInt(strings.TrimPrefix(a.target, "d"), 10, 64)
+		if err != nil {
+			l.unknownDues++
+			continue
+		}
+		if seen[a.target] {
+			l.dupes++
+			continue
+		}
+		seen[a.target] = true
+		d := a.at.Sub(time.UnixMilli(ms))
+		if d < 0 {
+			l.early++
+			l.maxEarly = max(l.maxEarly, -d)
+			d = 0
+		}
+		late = append(late, d)
+	}
+	l.n = len(late)
+	if l.n == 0 {
+		return l
+	}
+	slices.Sort(late)
+	l.p50 = late[l.n/2]
+	l.p99 = late[min(l.n-1, l.n*99/100)]
+	l.maxLate = late[l.n-1]
+	return l
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// tripCounter is a go-redis hook counting round trips: one per command
+// sent alone, one per pipeline (or MULTI/EXEC block).
+type tripCounter struct{ n atomic.Int64 }
+
+func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// serverStats is what redis-server says it has done since CONFIG RESETSTAT
+// (commands) and since it started (CPU).
+type serverStats struct {
+	// commands counts every command executed, including those a script
+	// runs (Redis 7 counts them in INFO commandstats too), but not the
+	// benchmark's own INFO and CONFIG.
+	commands int64
+	// cpuMicros is the server process's CPU time, user plus system, in
+	// microseconds: command execution, scripts and network I/O alike.
+	// commandstats' usec would count a script's inner commands twice.
+	cpuMicros int64
+}
+
+func readStats(ctx context.Context, c *redis.Client) (serverStats, error) {
+	info, err := c.Info(ctx, "commandstats", "cpu").Result()
+	if err != nil {
+		return serverStats{}, err
+	}
+	var s serverStats
+	for _, line := range strings.Split(info, "\r\n") {
+		name, val, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(name, "cmdstat_"):
+			cmd := strings.TrimPrefix(name, "cmdstat_")
+			if cmd == "info" || strings.HasPrefix(cmd, "config") {
+				continue
+			}
+			for _, kv := range strings.Split(val, ",") {
+				if v, ok := strings.CutPrefix(kv, "calls="); ok {
+					n, _ := strconv.ParseInt(v, 10, 64)
+					s.commands += n
+				}
+			}
+		case name == "used_cpu_user" || name == "used_cpu_sys":
+			f, _ := strconv.ParseFloat(val, 64)
+			s.cpuMicros += int64(f * 1e6)
+		}
+	}
+	return s, nil
+}
+
+func (s serverStats) sub(o serverStats) serverStats {
+	return serverStats{commands: s.commands - o.commands, cpuMicros: s.cpuMicros - o.cpuMicros}
+}
+
+// resetStats zeroes the command counts.
+func resetStats(ctx context.Context, c *redis.Client) error {
+	return c.ConfigResetStat(ctx).Err()
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+type report struct {
+	opts                  options
+	loadBefore, loadAfter string
+	started               time.Time
+	took                  time.Duration
+	dispatch              [][]dispatchResult // by variant: bare, no limits, limits
+	enqueue               [2][]float64       // asynq.Client, tasks.Producer
+	sched                 [2]lateness        // bare, herald
+	rss                   [2]rssResult       // bare, herald
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func (r report) print(out io.Writer) {
+	o := r.opts
+	fmt.Fprintf(out, "Herald vs bare asynq: easemob push.async on the simulator, concurrency %d, %d interleaved round(s)\n", o.concurrency, o.rounds)
+	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, %s; load average %s before, %s after; took %v\n\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), r.loadBefore, r.loadAfter, r.took.Round(time.Second))
+
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	row("", "bare asynq", "herald, no limits", "herald, limits on")
+	med := func(f func(dispatchResult) float64) []float64 {
+		out := make([]float64, len(r.dispatch))
+		for i, rs := range r.dispatch {
+			xs := make([]float64, len(rs))
+			for j, x := range rs {
+				xs[j] = f(x)
+			}
+			out[i] = median(xs)
+		}
+		return out
+	}
+	rates := med(func(d dispatchResult) float64 { return d.perSec })
+	per := func(i int) string {
+		var s []string
+		for _, d := range r.dispatch[i] {
+			s = append(s, fmt.Sprintf("%.0f", d.perSec))
+		}
+		return strings.Join(s, " ")
+	}
+	row(fmt.Sprintf("dispatch jobs/s (median of %d × %d jobs)", o.rounds, o.jobs), fmt.Sprintf("%.0f", rates[0]), fmt.Sprintf("%.0f", rates[1]), fmt.Sprintf("%.0f", rates[2]))
+	row("  each round", per(0), per(1), per(2))
+	row("  ratio to bare", "1.00", fmt.Sprintf("%.2f", rates[1]/rates[0]), fmt.Sprintf("%.2f", rates[2]/rates[0]))
+	f1 := func(xs []float64) []string {
+		out := make([]string, len(xs))
+		for i, x := range xs {
+			out[i] = fmt.Sprintf("%.1f", x)
+		}
+		return out
+	}
+	row(append([]string{"Redis round trips / job"}, f1(med(func(d dispatchResult) float64 { return d.tripsPerJob }))...)...)
+	row(append([]string{"Redis commands / job"}, f1(med(func(d dispatchResult) float64 { return d.cmdsPerJob }))...)...)
+	cpu := med(func(d dispatchResult) float64 { return float64(d.cpuPerJob.Microseconds()) })
+	row("Redis server CPU µs / job", fmt.Sprintf("%.0f", cpu[0]), fmt.Sprintf("%.0f", cpu[1]), fmt.Sprintf("%.0f", cpu[2]))
+	row("  ratio to bare", "1.00", fmt.Sprintf("%.2f", cpu[1]/cpu[0]), fmt.Sprintf("%.2f", cpu[2]/cpu[0]))
+	tw.Flush()
+	fmt.Fprintln(out)
+
+	tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	row = func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	ec, ep := median(r.enqueue[0]), median(r.enqueue[1])
+	row("", "asynq.Client", "tasks.Producer", "ratio")
+	row(fmt.Sprintf("enqueue/s (median of %d × %d, 4 goroutines)", o.rounds, o.enqueue), fmt.Sprintf("%.0f", ec), fmt.Sprintf("%.0f", ep), fmt.Sprintf("%.2f", ep/ec))
+	tw.Flush()
+	fmt.Fprintln(out)
+
+	tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	row = func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+	row(fmt.Sprintf("scheduled: %d jobs due over %v", o.schedJobs, o.schedSpan), "early (max)", "p50 late", "p99 late", "max late")
+	for i, name := range []string{"bare asynq (ProcessAt, 1 s poll)", "herald (DeliverAt)"} {
+		l := r.sched[i]
+		row(name, fmt.Sprintf("%d (%s)", l.early, ms(l.maxEarly)), ms(l.p50), ms(l.p99), ms(l.maxLate))
+	}
+	tw.Flush()
+	fmt.Fprintln(out)
+
+	tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	row = func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	mb := func(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+	row("RSS of a worker process", "idle", fmt.Sprintf("%d in flight", o.rssJobs))
+	for i, name := range []string{"bare asynq", "herald, limits on"} {
+		row(name, mb(r.rss[i].idle), mb(r.rss[i].busy))
+	}
+	tw.Flush()
+}
