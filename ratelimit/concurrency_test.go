@@ -231,3 +231,43 @@ func TestConcurrencyContention(t *testing.T) {
 	}
 	t.Logf("at most %d at once", most.Load())
 }
+
+// Renew extends every live lease in one round trip and reports those that
+// had already gone (released, or run out), without reviving them.
+func TestConcurrencyRenewMany(t *testing.T) {
+	ctx := context.Background()
+	rdb := srv.Client(t)
+	c := ratelimit.NewConcurrency(rdb)
+	const key = "dingtalk:app:in_flight"
+	var leases []*ratelimit.Lease
+	for range 3 {
+		l, d, err := c.Hold(ctx, key, 3, time.Second)
+		if err != nil || !d.Allowed {
+			t.Fatalf("hold: %v %+v", err, d)
+		}
+		leases = append(leases, l)
+	}
+	if err := leases[1].Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	held, err := c.Renew(ctx, leases, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{true, false, true}; fmt.Sprint(held) != fmt.Sprint(want) {
+		t.Fatalf("held %v, want %v", held, want)
+	}
+	// The renewed leases now run an hour: the earliest frees far beyond
+	// the second they were taken for.
+	next, err := c.NextFree(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next < 59*time.Minute {
+		t.Fatalf("next free in %v after renewing for an hour", next)
+	}
+	// The released slot was not revived: one is free.
+	if d, err := c.Acquire(ctx, key, 3, "new", time.Second); err != nil || !d.Allowed {
+		t.Fatalf("after renew, a new holder got %+v, %v; want the released slot", d, err)
+	}
+}

@@ -51,9 +51,10 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 			return nil, &ConfigError{Key: "easemob." + name + ".app_name", Rule: err.Error()}
 		}
 		accounts.add(tasks.Easemob, name, Account{
-			Sender: client,
-			Env:    tasks.Env{Zone: zone},
-			limits: resolveLimits(tasks.Easemob, scope, a.Limits, lc, timeout),
+			Sender:  client,
+			Env:     tasks.Env{Zone: zone},
+			limits:  resolveLimits(tasks.Easemob, scope, a.Limits, lc, timeout),
+			timeout: timeout,
 		})
 	}
 	buildFeishu(cfg, rdb, tokens, accounts)

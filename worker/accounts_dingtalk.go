@@ -38,7 +38,8 @@ func buildDingTalk(cfg Config, rdb redis.UniversalClient, tokens *providers.Toke
 				pace: tr, keep: max(cfg.DeliveredTTL.D(), tr.Window.D()+tasks.DefaultRetention),
 			},
 			// DingTalk limits an app (20 QPS per app per API), by its app key.
-			limits: resolveLimits(tasks.DingTalk, LimitScope(a.AppKey), a.Limits, cfg.Limiter, timeout),
+			limits:  resolveLimits(tasks.DingTalk, LimitScope(a.AppKey), a.Limits, cfg.Limiter, timeout),
+			timeout: timeout,
 		})
 	}
 	return nil

@@ -32,7 +32,8 @@ func addEnOSAccounts(accounts Accounts, cfg Config, rdb redis.UniversalClient) {
 		accounts.add(tasks.EnOS, name, Account{
 			Sender: client,
 			// EnOS limits an application, by its app key.
-			limits: resolveLimits(tasks.EnOS, LimitScope(a.AppKey), a.Limits, cfg.Limiter, timeout),
+			limits:  resolveLimits(tasks.EnOS, LimitScope(a.AppKey), a.Limits, cfg.Limiter, timeout),
+			timeout: timeout,
 		})
 	}
 }

@@ -35,7 +35,8 @@ func buildFeishu(cfg Config, rdb redis.UniversalClient, tokens *providers.TokenC
 		accounts.add(tasks.Feishu, name, Account{
 			Sender: client,
 			// Feishu limits an app, by its app id.
-			limits: resolveLimits(tasks.Feishu, LimitScope(a.AppID), a.Limits, cfg.Limiter, timeout),
+			limits:  resolveLimits(tasks.Feishu, LimitScope(a.AppID), a.Limits, cfg.Limiter, timeout),
+			timeout: timeout,
 		})
 	}
 }

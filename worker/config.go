@@ -54,6 +54,12 @@ type Config struct {
 
 	// Limiter tunes waiting for the providers' limits.
 	Limiter LimiterConfig `yaml:"limiter"`
+	// Circuit stops sending to an account whose calls keep failing.
+	Circuit CircuitConfig `yaml:"circuit"`
+	// InDoubt overrides, per job type ("easemob:push.single"), what a
+	// retry does with a call whose reply never came: "resend" or "hold".
+	// See DefaultInDoubt.
+	InDoubt map[string]InDoubtPolicy `yaml:"in_doubt"`
 
 	Admin AdminConfig `yaml:"admin"`
 	API   APIConfig   `yaml:"api"`
@@ -204,8 +210,10 @@ func Defaults() Config {
 				Decrease: 0.5, Increase: 0.1, Quiet: Duration(30 * time.Second), Probe: Duration(5 * time.Minute), Floor: 0.05,
 			},
 		},
-		Admin: AdminConfig{Addr: "127.0.0.1:8080"},
-		Log:   LogConfig{Level: "info"},
+		Circuit: CircuitConfig{Failures: 5, Probe: Duration(30 * time.Second)},
+		InDoubt: map[string]InDoubtPolicy{},
+		Admin:   AdminConfig{Addr: "127.0.0.1:8080"},
+		Log:     LogConfig{Level: "info"},
 	}
 }
 
@@ -334,6 +342,14 @@ func (c Config) Validate() error {
 	if need, why := c.Retry.markerLife(); c.DeliveredTTL.D() < need {
 		return bad("delivered_ttl", fmt.Sprintf("%s is too short, set at least %s: a delivered-marker must outlive every retry of its task, or a retry after a crash sends again; %s",
 			c.DeliveredTTL.D(), need, why))
+	}
+	if err := c.Circuit.check(); err != nil {
+		return err
+	}
+	for _, typ := range sortedKeys(c.InDoubt) {
+		if err := checkInDoubt(typ, c.InDoubt[typ]); err != nil {
+			return err
+		}
 	}
 	if c.Limiter.MaxWait < 0 {
 		return bad("limiter.max_wait", "must not be negative")

@@ -2,10 +2,14 @@ package worker
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/hibiken/asynq"
 
@@ -28,6 +32,9 @@ type Account struct {
 	Env tasks.Env
 	// limits are the account's limits, resolved from config and defaults.
 	limits []limit
+	// timeout bounds one call; a stopping worker waits this long for calls
+	// out (see inflight.drain).
+	timeout time.Duration
 }
 
 // Accounts maps a provider and an account name to the account.
@@ -43,8 +50,14 @@ func (a Accounts) lookup(p tasks.Provider, name string) (Account, bool) {
 // the task, checks it again, and hands it to the account's Sender.
 type dispatcher struct {
 	accounts Accounts
-	markers  markers
+	records  records
 	limiter  *limiter
+	circuits *circuits
+	inflight *inflight
+	policy   func(typ string) InDoubtPolicy
+	// worker names this process in attempt records: host and pid.
+	worker  string
+	metrics *Metrics
 }
 
 func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
@@ -63,8 +76,8 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := job.Validate(acct.Env); err != nil {
 		return permanent(err)
 	}
-	marker := markerKey(info.id, t.Headers()[tasks.HeaderEnqueueID])
-	if res, done, err := d.markers.get(ctx, marker); err != nil {
+	keys := keysOf(info.id, t.Headers()[tasks.HeaderEnqueueID])
+	if res, done, err := d.records.delivered(ctx, keys); err != nil {
 		return fmt.Errorf("read delivered-marker: %w", err)
 	} else if done {
 		info.log.Info().Msg("already delivered before a retry; not sending again")
@@ -72,28 +85,19 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		writeResult(t, res)
 		return nil
 	}
-	result, err := d.deliver(ctx, info, acct, job)
+	_, result, err := d.deliver(ctx, info, acct, job, &keys)
 	if err != nil {
 		return outcome(err)
 	}
-	b, err := json.Marshal(result)
-	if err != nil {
-		return permanent(fmt.Errorf("encode result: %w", err))
-	}
-	// The provider has the notification now: from here on, failing to
-	// record that must not cause a second send, so marker errors are only
-	// logged.
-	queue, _ := asynq.GetQueueName(ctx)
-	if err := d.markers.set(ctx, marker, b, asynqTaskKey(queue, info.id)); err != nil {
-		info.log.Error().Err(err).Msg("delivered but could not write the delivered-marker; a retry could send twice")
-	}
-	info.result = b
+	info.result = result
+	writeResult(t, result)
 	return nil
 }
 
-// deliver takes the job through its account's limits to the provider. What
-// the provider answers settles the limits (see limiter.settle): a "too many
-// requests" becomes a cool-down every replica honours and a lower rate.
+// deliver takes the job through its account's circuit and limits to the
+// provider, and records what happened (see call). What the provider
+// answers settles the limits (see limiter.settle): a "too many requests"
+// becomes a cool-down every replica honours and a lower rate.
 //
 // Every call to the provider passes the limiter, retries included: a
 // client's Send makes one HTTP call, so when a token is rejected
@@ -105,44 +109,155 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // archives a task whose retries are spent even when its error is not a
 // failure. So a job on its last attempt waits in the handler instead, for
 // as long as its deadline allows.
-func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, job tasks.Job) (any, error) {
-	action := actionOf(info.typ)
+//
+// keys names the task's delivery record, kept around each call (see try);
+// nil keeps none, for calls that are harmless to repeat and whose result
+// the caller records (DingTalk's tracking reads).
+func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, keys *recordKeys) (any, []byte, error) {
 	lastChance := info.attempt >= info.maxRetry
 	reauthorized := false
+	owner := rand.Text()
 	for {
-		maxWait := d.limiter.maxWait
-		if deadline, ok := ctx.Deadline(); ok && lastChance {
-			maxWait = max(maxWait, time.Until(deadline))
-		}
-		permit, err := d.limiter.admit(ctx, info.provider, action, acct.limits, maxWait)
-		if err != nil {
-			return nil, err
-		}
-		result, err := acct.Sender.Send(ctx, job)
-		err = d.limiter.settle(ctx, info, acct, job, permit, err)
+		result, encoded, err := d.try(ctx, info, acct, job, keys, owner, lastChance)
 		var pe *providers.Error
 		if err == nil || !errors.As(err, &pe) {
-			return result, err
+			return result, encoded, err
 		}
 		switch pe.Class {
 		case providers.Unauthorized:
 			if reauthorized {
-				return nil, err
+				return nil, nil, err
 			}
 			reauthorized = true
 			info.log.Info().Str("code", pe.Code).Msg("token rejected; calling again with a new token, through the limits")
 			continue
 		case providers.RateLimited:
 		default:
-			return result, err
+			return result, encoded, err
 		}
 		if deadline, ok := ctx.Deadline(); !lastChance || !ok || time.Until(deadline) < pe.RetryAfter {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := d.limiter.sleep(ctx, pe.RetryAfter); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
+}
+
+// try makes one call: circuit, limits, attempt record, the call, and its
+// records. The result is the provider's, encoded, and is what the
+// delivered-marker holds.
+func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, keys *recordKeys, owner string, lastChance bool) (any, []byte, error) {
+	probe, err := d.circuits.allow(ctx, info)
+	if err != nil {
+		return nil, nil, err
+	}
+	maxWait := d.limiter.maxWait
+	if deadline, ok := ctx.Deadline(); ok && lastChance {
+		maxWait = max(maxWait, time.Until(deadline))
+	}
+	permit, err := d.limiter.admit(ctx, info.provider, actionOf(info.typ), acct.limits, maxWait)
+	if err != nil {
+		return nil, nil, err
+	}
+	if keys != nil {
+		b, err := d.begin(ctx, info, *keys, owner)
+		if err != nil && b.status == beginFirst {
+			// A begin that timed out may still run when Redis catches up:
+			// take back our attempt, the call was not made.
+			d.inflight.retry("attempt_clear", func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, "clear") })
+		}
+		if err != nil || b.status == beginDelivered {
+			permit.release(ctx)
+			return nil, b.result, err
+		}
+	}
+	c := &call{keys: keys, owner: owner}
+	for i, l := range permit.leases {
+		c.leases = append(c.leases, heldLease{lease: l, d: permit.lease[i]})
+	}
+	d.inflight.add(c)
+	defer d.inflight.remove(c)
+
+	// Once sent, a call runs to its own timeout and is recorded whatever
+	// happens to the task meanwhile: asynq cancels a task's context when
+	// its shutdown timeout ends or its lease is lost, and a call cut off
+	// then would be in doubt for nothing.
+	res, callErr := acct.Sender.Send(context.WithoutCancel(ctx), job)
+	err = d.limiter.settle(ctx, info, acct, job, permit, callErr)
+	if callErr == nil {
+		out, merr := json.Marshal(res)
+		if merr != nil {
+			out = []byte(`null`)
+		}
+		// The provider has the notification: the marker must land, or a
+		// retry would find the call in doubt.
+		if keys != nil && !d.inflight.retry("delivered", func(ctx context.Context) error { return d.records.done(ctx, *keys, owner, out) }) {
+			info.log.Error().Msg("delivered, but the delivered-marker could not be written before the worker stopped: a retry finds this call in doubt")
+		}
+		_ = d.circuits.record(ctx, info, nil)
+		if probe {
+			info.log.Info().Msg("probe delivered")
+		}
+		return res, out, nil
+	}
+	if keys != nil {
+		op := "clear"
+		if !answered(callErr) {
+			op = "doubt"
+		}
+		d.inflight.retry("attempt_"+op, func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, op) })
+	}
+	return nil, nil, d.circuits.record(ctx, info, err)
+}
+
+// begin records the call about to go, and deals with what an earlier call
+// left: a running call elsewhere (wait), one in doubt (the policy), one
+// held and run again by an operator (go).
+func (d *dispatcher) begin(ctx context.Context, info *taskInfo, keys recordKeys, owner string) (begun, error) {
+	policy := d.policy(info.typ)
+	b, err := d.records.begin(ctx, keys, owner, d.worker, info.attempt, attemptLease, policy)
+	if err != nil {
+		return b, err
+	}
+	evidence := func(ev *zerolog.Event) *zerolog.Event {
+		return ev.Time("doubt_started", b.started).Str("doubt_worker", b.worker).Str("doubt_attempt", b.attempt)
+	}
+	switch b.status {
+	case beginDelivered:
+		info.log.Info().Msg("already delivered before a retry; not sending again")
+	case beginBusy:
+		return b, &providers.Error{
+			Provider: string(info.provider), Op: actionOf(info.typ), Class: providers.RateLimited,
+			Code: "herald_call_running", Message: "a call of this task is still running on another worker",
+			RetryAfter: b.wait + time.Second,
+		}
+	case beginHeld:
+		d.metrics.doubted(info.provider, info.typ, string(Hold))
+		evidence(info.log.Error()).Msg("in doubt: an earlier call got no reply and the provider may have acted; held for an operator")
+		return b, permanent(fmt.Errorf("in doubt: a call started %s on worker %s (attempt %s) got no reply, so the provider may have sent it; "+
+			"held by policy %q: run the task again to resend it, or delete it", b.started.Format(time.RFC3339Nano), b.worker, b.attempt, Hold))
+	case beginReleased:
+		d.metrics.doubted(info.provider, info.typ, "released")
+		evidence(info.log.Warn()).Msg("in doubt and held, now run again by an operator: sending")
+	case beginResend:
+		d.metrics.doubted(info.provider, info.typ, string(Resend))
+		evidence(info.log.Warn()).Msg("in doubt: an earlier call got no reply; resending by policy")
+	}
+	return b, nil
+}
+
+// answered reports whether a failed call certainly did not deliver: the
+// provider replied (with an error), the client refused before calling (a
+// paused account, a bad config: no transport error), or the connection was
+// never made. A call that went out and got no reply may have been acted on.
+func answered(err error) bool {
+	var pe *providers.Error
+	if errors.As(err, &pe) && (pe.Status != 0 || pe.Err == nil) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // writeResult stores the job's result on the task. The job is delivered

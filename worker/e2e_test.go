@@ -151,8 +151,13 @@ func TestEndToEndPermanentErrorArchivesWithReason(t *testing.T) {
 }
 
 // 5xx and dropped connections are retried with backoff until delivered.
+// A dropped connection leaves the call in doubt: with push.async's policy
+// set to resend it is retried (the default, hold, archives it: see
+// TestInDoubtPolicies).
 func TestEndToEndTransientErrorsRetried(t *testing.T) {
-	s := newStack(t, easemobsim.Options{}, nil)
+	s := newStack(t, easemobsim.Options{}, func(c *worker.Config) {
+		c.InDoubt = map[string]worker.InDoubtPolicy{tasks.TypeEasemobPushAsync: worker.Resend}
+	})
 	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultStatus, Status: 503, Endpoint: easemobsim.PushAsync, Count: 1})
 	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultDrop, Endpoint: easemobsim.PushAsync, Count: 1})
 	id := s.enqueue(t, &tasks.EasemobPushAsync{Target: "a", PushMessage: message("x")}).IDs()[0]

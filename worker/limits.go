@@ -107,7 +107,10 @@ func DefaultLimits(p tasks.Provider) map[string]LimitConfig {
 	rate := func(job string, n int, per time.Duration) LimitConfig {
 		return LimitConfig{Jobs: []string{job}, Rate: n, Per: Duration(per)}
 	}
-	inFlight := LimitConfig{Concurrent: 10, Lease: Duration(2 * time.Minute)}
+	// The in_flight lease is renewed by the worker's heartbeat while the
+	// call runs, so it only needs to outlast a missed beat or two: a
+	// killed worker's slots come back within it.
+	inFlight := LimitConfig{Concurrent: 10, Lease: Duration(attemptLease)}
 	switch p {
 	case tasks.Easemob:
 		return map[string]LimitConfig{
@@ -289,6 +292,9 @@ type limiter struct {
 	maxWait time.Duration
 	metrics *Metrics
 	sleep   func(context.Context, time.Duration) error
+	// inflight retries a release that failed (Redis away) in the
+	// background; nil releases once.
+	inflight *inflight
 }
 
 func newLimiter(rdb redis.UniversalClient, cfg LimiterConfig, m *Metrics) *limiter {
@@ -309,6 +315,19 @@ type permit struct {
 	// run is each Hold slot's estimated run time after the job's start;
 	// 0 for a slot released after the call.
 	run []time.Duration
+	// lease is each slot's lease, renewed by the heartbeat during the call.
+	lease    []time.Duration
+	inflight *inflight
+}
+
+// releaseLease gives slot i back, retrying in the background if Redis does
+// not answer.
+func (p permit) releaseLease(ctx context.Context, i int) {
+	if p.inflight != nil {
+		p.inflight.releaseLater(p.leases[i], p.lease[i])
+		return
+	}
+	_ = p.leases[i].Release(ctx)
 }
 
 // release gives everything back: the call was never made.
@@ -317,8 +336,8 @@ func (p permit) release(ctx context.Context) {
 	for _, c := range p.calls {
 		_ = c.Cancel(ctx)
 	}
-	for _, l := range p.leases {
-		_ = l.Release(ctx)
+	for i := range p.leases {
+		p.releaseLease(ctx, i)
 	}
 }
 
@@ -359,7 +378,7 @@ func (p permit) settle(ctx context.Context, o callOutcome) {
 			_, _ = l.Extend(ctx, max(time.Until(o.start), 0)+p.run[i])
 			continue
 		}
-		_ = l.Release(ctx)
+		p.releaseLease(ctx, i)
 	}
 }
 
@@ -425,6 +444,8 @@ func (l *limiter) try(ctx context.Context, p tasks.Provider, lim limit, pm *perm
 			}
 			pm.leases = append(pm.leases, lease)
 			pm.run = append(pm.run, run)
+			pm.lease = append(pm.lease, lim.cfg.Lease.D())
+			pm.inflight = l.inflight
 		}
 		return d, err
 	}

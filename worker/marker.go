@@ -2,36 +2,59 @@ package worker
 
 import (
 	"context"
+	_ "embed"
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// markers remember which tasks a provider has already confirmed, so a task
-// retried after a crash (the worker died between the provider's reply and
-// asynq marking the task done) is not sent twice. The window that is left
-// is the instant between the provider's reply and the marker write.
-type markers struct {
-	rdb redis.UniversalClient
-	ttl time.Duration
+//go:embed attempt.lua
+var attemptLua string
+
+// records keep each task's delivery record in Redis: a delivered-marker
+// once the provider confirmed (a retry after a crash then returns the
+// stored result instead of sending again), and, while a call is out, an
+// attempt record saying who started it and when, renewed by the worker's
+// heartbeat. A later attempt that finds an attempt record whose heartbeat
+// stopped, and no marker, knows the provider may have acted: it is in
+// doubt (see InDoubtPolicy).
+//
+// Both keys share the task id as their hash tag, so one script reads and
+// writes them together on Redis Cluster.
+type records struct {
+	rdb    redis.UniversalClient
+	ttl    time.Duration
+	script *redis.Script
 }
 
-// markerKey names a task's marker. The enqueue id (tasks.HeaderEnqueueID)
+func newRecords(rdb redis.UniversalClient, ttl time.Duration) records {
+	return records{rdb: rdb, ttl: ttl, script: redis.NewScript(attemptLua)}
+}
+
+// recordKeys are a task's two keys.
+type recordKeys struct{ marker, attempt string }
+
+// keysOf names a task's record. The enqueue id (tasks.HeaderEnqueueID)
 // tells apart two tasks that share an id because an idempotency key was
 // enqueued again after asynq forgot the first; a task enqueued without one
 // is known by its id alone.
-func markerKey(taskID, enqueueID string) string {
-	k := "herald:delivered:{" + taskID + "}"
+func keysOf(taskID, enqueueID string) recordKeys {
+	suffix := ""
 	if enqueueID != "" {
-		k += ":" + enqueueID
+		suffix = ":" + enqueueID
 	}
-	return k
+	return recordKeys{
+		marker:  "herald:delivered:{" + taskID + "}" + suffix,
+		attempt: "herald:attempt:{" + taskID + "}" + suffix,
+	}
 }
 
-// get returns the stored result of a delivered task.
-func (m markers) get(ctx context.Context, key string) ([]byte, bool, error) {
-	b, err := m.rdb.Get(ctx, key).Bytes()
+// delivered returns the stored result of a delivered task.
+func (r records) delivered(ctx context.Context, k recordKeys) ([]byte, bool, error) {
+	b, err := r.rdb.Get(ctx, k.marker).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
 	}
@@ -41,18 +64,74 @@ func (m markers) get(ctx context.Context, key string) ([]byte, bool, error) {
 	return b, true, nil
 }
 
-// set records a delivered task with its result, and stores the result on
-// the task itself (taskKey, asynq's hash for it) as asynq's ResultWriter
-// would: one pipeline, so one round trip on a single Redis (on a Cluster
-// go-redis sends it to each node holding a key). Only the marker's error
-// is returned: the result is for people to read; the marker is what stops
-// a second send.
-func (m markers) set(ctx context.Context, key string, result []byte, taskKey string) error {
-	var marker *redis.StatusCmd
-	_, _ = m.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		marker = p.Set(ctx, key, result, m.ttl)
-		p.HSet(ctx, taskKey, "result", result)
-		return nil
-	})
-	return marker.Err()
+// beginStatus is what begin found.
+type beginStatus int
+
+const (
+	beginFirst     beginStatus = 0
+	beginDelivered beginStatus = 1
+	beginBusy      beginStatus = 2
+	beginHeld      beginStatus = 3
+	beginReleased  beginStatus = 4
+	beginResend    beginStatus = 5
+)
+
+// begun is begin's answer.
+type begun struct {
+	status beginStatus
+	result []byte        // beginDelivered
+	wait   time.Duration // beginBusy: until the other call's heartbeat lapses
+	// evidence of the earlier call, for in-doubt statuses
+	started time.Time
+	worker  string
+	attempt string
+}
+
+// begin records that a call is about to go, unless the task is delivered,
+// another call of it is running, or an earlier call is in doubt and the
+// policy holds it.
+func (r records) begin(ctx context.Context, k recordKeys, owner, worker string, retry int, lease time.Duration, policy InDoubtPolicy) (begun, error) {
+	v, err := r.script.Run(ctx, r.rdb, []string{k.marker, k.attempt},
+		"begin", owner, worker, retry, lease.Microseconds(), string(policy), r.ttl.Milliseconds()).Slice()
+	if err != nil {
+		return begun{}, fmt.Errorf("attempt record: %w", err)
+	}
+	status, _ := v[0].(int64)
+	b := begun{status: beginStatus(status)}
+	str := func(i int) string {
+		if i < len(v) {
+			s, _ := v[i].(string)
+			return s
+		}
+		return ""
+	}
+	switch b.status {
+	case beginDelivered:
+		b.result = []byte(str(1))
+	case beginBusy:
+		us, _ := strconv.ParseInt(str(1), 10, 64)
+		b.wait = time.Duration(us) * time.Microsecond
+	case beginHeld, beginReleased, beginResend:
+		us, _ := strconv.ParseInt(str(1), 10, 64)
+		b.started = time.UnixMicro(us).UTC()
+		b.worker, b.attempt = str(2), str(3)
+	}
+	return b, nil
+}
+
+// renew extends a running call's attempt lease.
+func (r records) renew(ctx context.Context, k recordKeys, owner string, lease time.Duration) error {
+	return r.script.Run(ctx, r.rdb, []string{k.marker, k.attempt}, "renew", owner, lease.Microseconds()).Err()
+}
+
+// done writes the delivered-marker with the provider's result.
+func (r records) done(ctx context.Context, k recordKeys, owner string, result []byte) error {
+	return r.script.Run(ctx, r.rdb, []string{k.marker, k.attempt}, "done", owner, result, r.ttl.Milliseconds()).Err()
+}
+
+// end closes an attempt that delivered nothing: "clear" when the provider
+// answered (it did not act) or the call never left, "doubt" when no reply
+// came.
+func (r records) end(ctx context.Context, k recordKeys, owner, op string) error {
+	return r.script.Run(ctx, r.rdb, []string{k.marker, k.attempt}, op, owner).Err()
 }

@@ -23,6 +23,9 @@ type Metrics struct {
 	limiter  *prometheus.HistogramVec
 	throttle *prometheus.CounterVec
 	rate     *prometheus.GaugeVec
+	circuits *prometheus.GaugeVec
+	inDoubt  *prometheus.CounterVec
+	records  *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -55,7 +58,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Calls per second a rate limit lets through now, by provider, app (scope) and limit: the configured rate, stretched by headroom and margin, lowered while the provider refuses calls it allowed. As this replica last saw it.",
 		}, []string{"provider", "scope", "limit"}),
 	}
-	reg.MustRegister(m.jobs, m.failures, m.latency, m.limiter, m.throttle, m.rate)
+	m.circuits = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "herald_circuit_state",
+		Help: "An account's circuit breaker as this replica last saw it: 0 closed (sending), 1 open (jobs wait, one probe per circuit.probe).",
+	}, []string{"provider", "account"})
+	m.inDoubt = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_in_doubt_total",
+		Help: "Jobs that found an earlier call of theirs without a reply (the provider may have acted), by the policy that decided: resend, hold (archived for an operator), or released (run again by an operator after a hold).",
+	}, []string{"provider", "job", "policy"})
+	m.records = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_delivery_record_retries_total",
+		Help: "Writes of a delivery record (delivered-marker, attempt end) that failed and were retried, by what was written.",
+	}, []string{"record"})
+	reg.MustRegister(m.jobs, m.failures, m.latency, m.limiter, m.throttle, m.rate, m.circuits, m.inDoubt, m.records)
 	reg.MustRegister(newBuildInfo())
 	return m
 }
@@ -202,4 +217,29 @@ func newBuildInfo() prometheus.Collector {
 	}, []string{"version", "revision", "go_version"})
 	g.WithLabelValues(version, revision, goVersion).Set(1)
 	return g
+}
+
+func (m *Metrics) circuit(p tasks.Provider, account string, open bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if open {
+		v = 1
+	}
+	m.circuits.WithLabelValues(string(p), account).Set(v)
+}
+
+func (m *Metrics) doubted(p tasks.Provider, typ string, policy string) {
+	if m == nil {
+		return
+	}
+	m.inDoubt.WithLabelValues(string(p), typ, policy).Inc()
+}
+
+func (m *Metrics) recordRetry(record string) {
+	if m == nil {
+		return
+	}
+	m.records.WithLabelValues(record).Inc()
 }

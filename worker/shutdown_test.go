@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
-	"github.com/herald-dispatch/herald/worker"
 )
 
 // On shutdown a running job may finish within the shutdown timeout.
@@ -20,28 +19,6 @@ func TestShutdownFinishesRunningJob(t *testing.T) {
 	if st, _ := s.producer.Status(context.Background(), id); st.State != "completed" {
 		t.Fatalf("after a graceful stop the running job is %s, want completed", st.State)
 	}
-	if n := len(s.sim.Received()); n != 1 {
-		t.Fatalf("received %d, want 1", n)
-	}
-}
-
-// A job still running when the shutdown timeout ends is handed back to
-// the queue, and another worker delivers it.
-func TestShutdownHandsBackUnfinishedJob(t *testing.T) {
-	s := newIdleStack(t, easemobsim.Options{}, nil)
-	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultHang, Endpoint: easemobsim.PushAsync, Count: 1})
-	cfg := s.cfg
-	cfg.ShutdownTimeout = worker.Duration(300 * time.Millisecond)
-	_, stop := runWorker(t, cfg, s.rdb, s.logs)
-	id := s.enqueue(t, asyncJob("stuck")).IDs()[0]
-	s.waitState(t, "active", id)
-	stop()
-	st, _ := s.producer.Status(context.Background(), id)
-	if st.State != "pending" || st.Attempts != 0 {
-		t.Fatalf("unfinished job is %s with %d failed attempts after shutdown, want it handed back pending, not failed", st.State, st.Attempts)
-	}
-	s.startWorker(t)
-	s.waitState(t, "completed", id)
 	if n := len(s.sim.Received()); n != 1 {
 		t.Fatalf("received %d, want 1", n)
 	}

@@ -260,7 +260,7 @@ func (d *dispatcher) track(ctx context.Context, t *asynq.Task) error {
 		return permanent(fmt.Errorf("dingtalk account %q cannot track sends", info.account))
 	}
 	key := tasks.TrackingKey(p.Send)
-	h, err := d.markers.rdb.HGetAll(ctx, key).Result()
+	h, err := d.records.rdb.HGetAll(ctx, key).Result()
 	if err != nil {
 		return fmt.Errorf("read tracking: %w", err)
 	}
@@ -289,7 +289,9 @@ func (d *dispatcher) track(ctx context.Context, t *asynq.Task) error {
 		ci := *info
 		ci.typ = typ
 		ci.log = info.log.With().Str("job_type", typ).Logger()
-		return d.deliver(ctx, &ci, acct, job)
+		// Reads: harmless to repeat, so no delivery record.
+		res, _, err := d.deliver(ctx, &ci, acct, job, nil)
+		return res, err
 	}
 	res, err := call(tasks.TypeDingTalkProgress, &tasks.DingTalkProgress{TaskID: p.TaskID})
 	checks++
@@ -327,7 +329,7 @@ func (d *dispatcher) trackFailed(ctx context.Context, s *dingTalkSender, info *t
 func (d *dispatcher) trackNext(ctx context.Context, s *dingTalkSender, info *taskInfo, key string, p trackPayload, fields map[string]any, wait time.Duration) error {
 	fields[tasks.TrackFieldPoll] = p.N + 1
 	fields[tasks.TrackFieldUpdatedAt] = time.Now().UnixMilli()
-	if err := d.markers.rdb.HSet(ctx, key, fields).Err(); err != nil {
+	if err := d.records.rdb.HSet(ctx, key, fields).Err(); err != nil {
 		return fmt.Errorf("record tracking: %w", err)
 	}
 	next := p
@@ -342,7 +344,7 @@ func (d *dispatcher) trackEnd(ctx context.Context, key, state string, fields map
 	if state == tasks.TrackingDone {
 		fields[tasks.TrackFieldProgress] = 100
 	}
-	return d.markers.rdb.HSet(ctx, key, fields).Err()
+	return d.records.rdb.HSet(ctx, key, fields).Err()
 }
 
 // emptyLists makes a list DingTalk left out an empty one, so Status shows

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -19,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+
+	"github.com/herald-dispatch/herald/ratelimit"
 )
 
 // Worker is one worker process: an asynq server over the provider queues
@@ -33,6 +36,8 @@ type Worker struct {
 	srv      *asynq.Server
 	insp     *asynq.Inspector
 	sched    *scheduler // nil: scheduled jobs wait for asynq's whole-second forwarder
+	records  records
+	inflight *inflight
 }
 
 // New assembles a worker on rdb, which the caller owns and closes after Run
@@ -50,6 +55,8 @@ func New(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*Worker, er
 		insp: asynq.NewInspectorFromRedisClient(rdb),
 	}
 	reg.MustRegister(newQueueCollector(w.insp), newReauthCollector(accounts))
+	w.records = newRecords(rdb, cfg.DeliveredTTL.D())
+	w.inflight = newInflight(ratelimit.NewConcurrency(rdb), w.records, log, w.metrics)
 
 	// Take jobs only from the queues of providers this worker has accounts
 	// for. A replica without (say) Feishu credentials leaves Feishu jobs
@@ -93,15 +100,35 @@ func New(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*Worker, er
 // Handler is the full chain a task goes through: identity and logging,
 // the not-before guard, then the dispatcher that calls the provider.
 func (w *Worker) Handler() asynq.Handler {
+	host, _ := os.Hostname()
+	lim := newLimiter(w.rdb, w.cfg.Limiter, w.metrics)
+	lim.inflight = w.inflight
 	d := &dispatcher{
 		accounts: w.accounts,
-		markers:  markers{rdb: w.rdb, ttl: w.cfg.DeliveredTTL.D()},
-		limiter:  newLimiter(w.rdb, w.cfg.Limiter, w.metrics),
+		records:  w.records,
+		limiter:  lim,
+		circuits: newCircuits(w.rdb, w.cfg.Circuit, w.metrics),
+		inflight: w.inflight,
+		policy:   w.cfg.inDoubtPolicy,
+		worker:   fmt.Sprintf("%s:%d", host, os.Getpid()),
+		metrics:  w.metrics,
 	}
 	return chain(dingTalkTracking(d),
 		withTaskInfo(w.log, w.metrics, &outcomes{log: w.eventLog(), now: time.Now}),
 		notBefore(time.Now),
 	)
+}
+
+// drainTimeout is how long a stopping worker waits for its calls out:
+// the longest call timeout, and time to write their records.
+func (w *Worker) drainTimeout() time.Duration {
+	longest := defaultCallTimeout
+	for _, accts := range w.accounts {
+		for _, a := range accts {
+			longest = max(longest, a.timeout)
+		}
+	}
+	return longest + 10*time.Second
 }
 
 // Run processes jobs and serves the admin endpoints until ctx is done, then
@@ -155,6 +182,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	stopSched()
 	<-schedDone
 	w.srv.Shutdown()
+	// asynq has handed back the jobs still running after its shutdown
+	// timeout, but a call already sent is still out: let it end and write
+	// its delivery record, or a retry would send it again (it finds the
+	// call's attempt record and waits for it meanwhile).
+	if grace := w.drainTimeout(); !w.inflight.drain(grace) {
+		w.log.Error().Dur("waited", grace).Msg("calls still out or records unwritten at exit: their jobs will be found in doubt")
+	}
 	if admin != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -218,3 +219,11 @@ func (s *Server) kill() {
 	_ = s.cmd.Process.Kill()
 	<-s.exited
 }
+
+// Pause stops the server process (SIGSTOP) without closing its
+// connections: clients see a Redis that does not answer, as during a
+// network partition or a stalled host, until Resume. Its data is kept.
+func (s *Server) Pause() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() error { return s.cmd.Process.Signal(syscall.SIGCONT) }

@@ -1,0 +1,148 @@
+package worker
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-dispatch/herald/providers"
+	"github.com/herald-dispatch/herald/tasks"
+)
+
+//go:embed circuit.lua
+var circuitLua string
+
+// CircuitConfig shapes the circuit breaker every account has. After
+// Failures transient failures in a row (5xx, timeouts, connection errors,
+// a token that cannot be had) the account's circuit opens for all
+// replicas: no job is sent to it, and jobs that meet the open circuit are
+// rescheduled without using up a retry, so an outage of any length
+// archives nothing. Every Probe one job goes through; the first answer
+// closes the circuit again.
+type CircuitConfig struct {
+	Disabled bool     `yaml:"disabled"`
+	Failures int      `yaml:"failures"` // default 5
+	Probe    Duration `yaml:"probe"`    // default 30s
+}
+
+func (c CircuitConfig) check() error {
+	if c.Disabled {
+		return nil
+	}
+	if c.Failures < 1 {
+		return &ConfigError{Key: "circuit.failures", Rule: "must be at least 1"}
+	}
+	if c.Probe < Duration(10*time.Millisecond) {
+		return &ConfigError{Key: "circuit.probe", Rule: "must be at least 10ms"}
+	}
+	return nil
+}
+
+// circuits are the accounts' breakers, kept in Redis under
+// herald:circuit:{provider:account}.
+type circuits struct {
+	rdb     redis.Scripter
+	script  *redis.Script
+	cfg     CircuitConfig
+	metrics *Metrics
+}
+
+func newCircuits(rdb redis.Scripter, cfg CircuitConfig, m *Metrics) *circuits {
+	return &circuits{rdb: rdb, script: redis.NewScript(circuitLua), cfg: cfg, metrics: m}
+}
+
+func circuitKey(p tasks.Provider, account string) string {
+	return "herald:circuit:{" + string(p) + ":" + account + "}"
+}
+
+func (c *circuits) run(ctx context.Context, info *taskInfo, op string) ([]int64, error) {
+	return c.script.Run(ctx, c.rdb, []string{circuitKey(info.provider, info.account)},
+		op, c.cfg.Failures, c.cfg.Probe.D().Microseconds()).Int64Slice()
+}
+
+// errCircuitOpen is the error of a job that met an open circuit: not a
+// failure (it uses up no retry), rescheduled for the next probe.
+func errCircuitOpen(info *taskInfo, wait time.Duration) error {
+	return &providers.Error{
+		Provider: string(info.provider), Op: actionOf(info.typ), Class: providers.RateLimited,
+		Code: codeCircuitOpen, Message: "circuit open: the account's calls keep failing; waiting for a probe to succeed",
+		RetryAfter: wait,
+	}
+}
+
+const codeCircuitOpen = "herald_circuit_open"
+
+// allow asks the account's circuit before a call. probe is true when the
+// circuit is open and this call is the one allowed through to test it. An
+// error from Redis lets the call go: the breaker protects the provider,
+// and the limits still hold.
+func (c *circuits) allow(ctx context.Context, info *taskInfo) (probe bool, err error) {
+	if c == nil || c.cfg.Disabled {
+		return false, nil
+	}
+	v, err := c.run(ctx, info, "check")
+	if err != nil || len(v) == 0 {
+		return false, nil
+	}
+	switch v[0] {
+	case 1:
+		info.log.Info().Msg("circuit open: probing the account with this job")
+		return true, nil
+	case 2:
+		wait := time.Duration(v[1]) * time.Microsecond
+		c.metrics.circuit(info.provider, info.account, true)
+		return false, errCircuitOpen(info, wait+time.Duration(len(info.id)%10)*time.Millisecond)
+	}
+	return false, nil
+}
+
+// record tells the circuit how a call went, and turns the transient
+// failure of a probe (or of the call that opened the circuit) into
+// errCircuitOpen so the job keeps its retries.
+func (c *circuits) record(ctx context.Context, info *taskInfo, callErr error) error {
+	if c == nil || c.cfg.Disabled {
+		return callErr
+	}
+	op := ""
+	var pe *providers.Error
+	switch providers.ClassOf(callErr) {
+	case providers.Transient:
+		// Only what the provider's HTTP said (a 5xx, a transport error);
+		// Herald's own transient waits (a DingTalk send not yet sent) are
+		// no sign of an outage.
+		if errors.As(callErr, &pe) && pe.Status == 0 && pe.Err == nil {
+			return callErr
+		}
+		op = "fail"
+	case providers.Permanent:
+		op = "ok" // the provider answered
+	}
+	if callErr == nil {
+		op = "ok"
+	}
+	if op == "" {
+		return callErr
+	}
+	v, err := c.run(context.WithoutCancel(ctx), info, op)
+	if err != nil || len(v) < 2 {
+		return callErr
+	}
+	open, changed := v[0] == 1, v[1] == 1
+	if changed {
+		c.metrics.circuit(info.provider, info.account, open)
+		if open {
+			info.log.Error().Err(callErr).Int("failures", c.cfg.Failures).Dur("probe_every", c.cfg.Probe.D()).
+				Msg("circuit opened: the account's calls keep failing; jobs wait without using retries")
+		} else {
+			info.log.Info().Msg("circuit closed: the account answers again")
+		}
+	}
+	if open && op == "fail" {
+		return fmt.Errorf("%w (%w)", errCircuitOpen(info, c.cfg.Probe.D()), callErr)
+	}
+	return callErr
+}
