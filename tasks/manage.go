@@ -101,7 +101,11 @@ func (p *Producer) List(ctx context.Context, queue, state string, page, size int
 		}[state]
 	}
 	for _, info := range infos {
-		list.Tasks = append(list.Tasks, statusOf(info))
+		st := statusOf(info)
+		if st.Tracking, err = trackingOf(ctx, p.rdb, info); err != nil {
+			return nil, fmt.Errorf("tasks: tracking of %q: %w", info.ID, err)
+		}
+		list.Tasks = append(list.Tasks, st)
 	}
 	return list, nil
 }
