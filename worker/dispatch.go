@@ -184,15 +184,32 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	// its shutdown timeout ends or its lease is lost, and a call cut off
 	// then would be in doubt for nothing.
 	res, callErr := acct.Sender.Send(context.WithoutCancel(ctx), job)
-	err = d.limiter.settle(ctx, info, acct, job, permit, callErr)
+	// The delivery record goes in one round trip with the limits' settles;
+	// one that fails there is written again below until Redis answers.
+	var out []byte
+	var recorded func() error
+	pipe := d.limiter.rdb.Pipeline()
 	if callErr == nil {
-		out, merr := json.Marshal(res)
-		if merr != nil {
+		var merr error
+		if out, merr = json.Marshal(res); merr != nil {
 			out = []byte(`null`)
 		}
+		if keys != nil {
+			recorded = d.records.doneIn(context.WithoutCancel(ctx), pipe, *keys, owner, out)
+		}
+	}
+	op := "clear"
+	if !answered(callErr) {
+		op = "doubt"
+	}
+	if callErr != nil && keys != nil {
+		recorded = d.records.endIn(context.WithoutCancel(ctx), pipe, *keys, owner, op)
+	}
+	err = d.limiter.settle(ctx, pipe, info, acct, job, permit, callErr)
+	if callErr == nil {
 		// The provider has the notification: the marker must land, or a
 		// retry would find the call in doubt.
-		if keys != nil && !d.inflight.retry("delivered", func(ctx context.Context) error { return d.records.done(ctx, *keys, owner, out) }) {
+		if keys != nil && recorded() != nil && !d.inflight.retry("delivered", func(ctx context.Context) error { return d.records.done(ctx, *keys, owner, out) }) {
 			info.log.Error().Msg("delivered, but the delivered-marker could not be written before the worker stopped: a retry finds this call in doubt")
 		}
 		_ = d.circuits.record(ctx, info, nil)
@@ -201,11 +218,7 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 		}
 		return res, out, nil
 	}
-	if keys != nil {
-		op := "clear"
-		if !answered(callErr) {
-			op = "doubt"
-		}
+	if keys != nil && recorded() != nil {
 		d.inflight.retry("attempt_"+op, func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, op) })
 	}
 	return nil, nil, d.circuits.record(ctx, info, err)

@@ -563,7 +563,10 @@ func (l *limiter) try(ctx context.Context, p tasks.Provider, lim limit, pm *perm
 //     jobs of the provider are not affected.
 //   - "Too many requests" sets a cool-down every replica honours and lowers
 //     the rates the call passed (see AdaptiveConfig).
-func (l *limiter) settle(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, pm permit, err error) error {
+//
+// The settles go on pipe, with whatever the caller queued there (the
+// delivery record), in one round trip.
+func (l *limiter) settle(ctx context.Context, pipe redis.Pipeliner, info *taskInfo, acct Account, job tasks.Job, pm permit, err error) error {
 	var pe *providers.Error
 	isPE := errors.As(err, &pe)
 	capped := isPE && capRefusal(info.provider, pe)
@@ -581,7 +584,7 @@ func (l *limiter) settle(ctx context.Context, info *taskInfo, acct Account, job 
 		// place and call inside the provider's Retry-After.
 		pe.RetryAfter = l.block(ctx, action, acct.limits, pe.RetryAfter)
 	}
-	pm.settle(ctx, l.rdb.Pipeline(), o)
+	pm.settle(ctx, pipe, o)
 	if !isPE || pe.Class != providers.RateLimited {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-dispatch/herald/internal/pipescript"
 )
 
 //go:embed attempt.lua
@@ -127,6 +129,18 @@ func (r records) renew(ctx context.Context, k recordKeys, owner string, lease ti
 // done writes the delivered-marker with the provider's result.
 func (r records) done(ctx context.Context, k recordKeys, owner string, result []byte) error {
 	return r.script.Run(ctx, r.rdb, []string{k.marker, k.attempt}, "done", owner, result, r.ttl.Milliseconds()).Err()
+}
+
+// doneIn is done queued on pipe, to go with the call's settles.
+func (r records) doneIn(ctx context.Context, pipe redis.Pipeliner, k recordKeys, owner string, result []byte) func() error {
+	q := pipescript.Queue(ctx, pipe, r.rdb, r.script, []string{k.marker, k.attempt}, "done", owner, result, r.ttl.Milliseconds())
+	return func() error { return q.Result(ctx).Err() }
+}
+
+// endIn is end queued on pipe.
+func (r records) endIn(ctx context.Context, pipe redis.Pipeliner, k recordKeys, owner, op string) func() error {
+	q := pipescript.Queue(ctx, pipe, r.rdb, r.script, []string{k.marker, k.attempt}, op, owner)
+	return func() error { return q.Result(ctx).Err() }
 }
 
 // end closes an attempt that delivered nothing: "clear" when the provider
