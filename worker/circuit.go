@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/herald-dispatch/herald/internal/pipescript"
 	"github.com/herald-dispatch/herald/providers"
 	"github.com/herald-dispatch/herald/tasks"
 )
@@ -100,14 +101,30 @@ func (c *circuits) allow(ctx context.Context, info *taskInfo) (probe bool, err e
 	return false, nil
 }
 
-// record tells the circuit how a call went, and turns the transient
+// recordIn tells the circuit how a call went, and turns the transient
 // failure of a probe (or of the call that opened the circuit) into
-// errCircuitOpen so the job keeps its retries.
-func (c *circuits) record(ctx context.Context, info *taskInfo, callErr error) error {
-	if c == nil || c.cfg.Disabled {
-		return callErr
+// errCircuitOpen so the job keeps its retries. It is queued on pipe, to go
+// with the call's settles; the returned func takes the call's error as the
+// limits left it.
+func (c *circuits) recordIn(ctx context.Context, pipe redis.Pipeliner, info *taskInfo, callErr error) func(error) error {
+	op := circuitOp(callErr)
+	if c == nil || c.cfg.Disabled || op == "" {
+		return func(err error) error { return err }
 	}
-	op := ""
+	q := pipescript.Queue(context.WithoutCancel(ctx), pipe, c.rdb, c.script, []string{circuitKey(info.provider, info.account)},
+		op, c.cfg.Failures, c.cfg.Probe.D().Microseconds())
+	return func(callErr error) error {
+		v, err := q.Result(context.WithoutCancel(ctx)).Int64Slice()
+		return c.recorded(info, op, callErr, v, err)
+	}
+}
+
+// circuitOp is what a call's outcome tells the circuit: "ok" (the provider
+// answered), "fail", or "" (nothing).
+func circuitOp(callErr error) string {
+	if callErr == nil {
+		return "ok"
+	}
 	var pe *providers.Error
 	switch providers.ClassOf(callErr) {
 	case providers.Transient:
@@ -115,19 +132,17 @@ func (c *circuits) record(ctx context.Context, info *taskInfo, callErr error) er
 		// Herald's own transient waits (a DingTalk send not yet sent) are
 		// no sign of an outage.
 		if errors.As(callErr, &pe) && pe.Status == 0 && pe.Err == nil {
-			return callErr
+			return ""
 		}
-		op = "fail"
+		return "fail"
 	case providers.Permanent:
-		op = "ok" // the provider answered
+		return "ok" // the provider answered
 	}
-	if callErr == nil {
-		op = "ok"
-	}
-	if op == "" {
-		return callErr
-	}
-	v, err := c.run(context.WithoutCancel(ctx), info, op)
+	return ""
+}
+
+// recorded reads the circuit script's answer to op.
+func (c *circuits) recorded(info *taskInfo, op string, callErr error, v []int64, err error) error {
 	if err != nil || len(v) < 2 {
 		return callErr
 	}

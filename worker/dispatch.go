@@ -90,7 +90,9 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return outcome(err)
 	}
 	info.result = result
-	writeResult(t, result)
+	if !info.resultStored {
+		writeResult(t, result)
+	}
 	return nil
 }
 
@@ -196,6 +198,12 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 		}
 		if keys != nil {
 			recorded = d.records.doneIn(context.WithoutCancel(ctx), pipe, *keys, owner, out)
+			// The task's result too (what asynq's ResultWriter writes),
+			// while the task is ours.
+			if q, ok := asynq.GetQueueName(ctx); ok {
+				pipe.HSet(context.WithoutCancel(ctx), asynqTaskKeyPrefix(q)+info.id, "result", out)
+				info.resultStored = true
+			}
 		}
 	}
 	op := "clear"
@@ -205,14 +213,15 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	if callErr != nil && keys != nil {
 		recorded = d.records.endIn(context.WithoutCancel(ctx), pipe, *keys, owner, op)
 	}
+	circuit := d.circuits.recordIn(ctx, pipe, info, callErr)
 	err = d.limiter.settle(ctx, pipe, info, acct, job, permit, callErr)
+	err = circuit(err)
 	if callErr == nil {
 		// The provider has the notification: the marker must land, or a
 		// retry would find the call in doubt.
 		if keys != nil && recorded() != nil && !d.inflight.retry("delivered", func(ctx context.Context) error { return d.records.done(ctx, *keys, owner, out) }) {
 			info.log.Error().Msg("delivered, but the delivered-marker could not be written before the worker stopped: a retry finds this call in doubt")
 		}
-		_ = d.circuits.record(ctx, info, nil)
 		if probe {
 			info.log.Info().Msg("probe delivered")
 		}
@@ -221,7 +230,7 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	if keys != nil && recorded() != nil {
 		d.inflight.retry("attempt_"+op, func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, op) })
 	}
-	return nil, nil, d.circuits.record(ctx, info, err)
+	return nil, nil, err
 }
 
 // begin records the call about to go, and deals with what an earlier call

@@ -38,6 +38,9 @@ type taskInfo struct {
 	log       zerolog.Logger
 	// result is what the provider answered, set by the dispatcher.
 	result []byte
+	// resultStored: the dispatcher wrote result to the task with the
+	// call's other records, in one round trip.
+	resultStored bool
 }
 
 type taskInfoKey struct{}
