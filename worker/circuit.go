@@ -77,28 +77,34 @@ func errCircuitOpen(info *taskInfo, wait time.Duration) error {
 
 const codeCircuitOpen = "herald_circuit_open"
 
-// allow asks the account's circuit before a call. probe is true when the
+// allow asks the account's circuit before a call, queued on pipe with the
+// job's limit decisions; the answer is the returned func's once pipe has
+// run. probe is true when the
 // circuit is open and this call is the one allowed through to test it. An
 // error from Redis lets the call go: the breaker protects the provider,
 // and the limits still hold.
-func (c *circuits) allow(ctx context.Context, info *taskInfo) (probe bool, err error) {
+func (c *circuits) allow(ctx context.Context, pipe redis.Pipeliner, info *taskInfo) func() (probe bool, err error) {
 	if c == nil || c.cfg.Disabled {
+		return func() (bool, error) { return false, nil }
+	}
+	q := pipescript.Queue(ctx, pipe, c.rdb, c.script, []string{circuitKey(info.provider, info.account)},
+		"check", c.cfg.Failures, c.cfg.Probe.D().Microseconds())
+	return func() (bool, error) {
+		v, err := q.Result(ctx).Int64Slice()
+		if err != nil || len(v) == 0 {
+			return false, nil
+		}
+		switch v[0] {
+		case 1:
+			info.log.Info().Msg("circuit open: probing the account with this job")
+			return true, nil
+		case 2:
+			wait := time.Duration(v[1]) * time.Microsecond
+			c.metrics.circuit(info.provider, info.account, true)
+			return false, errCircuitOpen(info, wait+time.Duration(len(info.id)%10)*time.Millisecond)
+		}
 		return false, nil
 	}
-	v, err := c.run(ctx, info, "check")
-	if err != nil || len(v) == 0 {
-		return false, nil
-	}
-	switch v[0] {
-	case 1:
-		info.log.Info().Msg("circuit open: probing the account with this job")
-		return true, nil
-	case 2:
-		wait := time.Duration(v[1]) * time.Microsecond
-		c.metrics.circuit(info.provider, info.account, true)
-		return false, errCircuitOpen(info, wait+time.Duration(len(info.id)%10)*time.Millisecond)
-	}
-	return false, nil
 }
 
 // recordIn tells the circuit how a call went, and turns the transient

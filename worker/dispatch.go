@@ -76,15 +76,9 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := job.Validate(acct.Env); err != nil {
 		return permanent(err)
 	}
+	// A task delivered before a retry is found by the attempt record's
+	// begin (see try), which reads the delivered-marker, and not sent again.
 	keys := keysOf(info.id, t.Headers()[tasks.HeaderEnqueueID])
-	if res, done, err := d.records.delivered(ctx, keys); err != nil {
-		return fmt.Errorf("read delivered-marker: %w", err)
-	} else if done {
-		info.log.Info().Msg("already delivered before a retry; not sending again")
-		info.result = res
-		writeResult(t, res)
-		return nil
-	}
 	_, result, err := d.deliver(ctx, info, acct, job, &keys)
 	if err != nil {
 		return outcome(err)
@@ -150,17 +144,30 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 // records. The result is the provider's, encoded, and is what the
 // delivered-marker holds.
 func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, keys *recordKeys, owner string, lastChance bool) (any, []byte, error) {
-	probe, err := d.circuits.allow(ctx, info)
+	// The circuit and the limits are asked in one round trip; while the
+	// limits are not binding that is all they cost.
+	pipe := d.limiter.rdb.Pipeline()
+	allowed := d.circuits.allow(ctx, pipe, info)
+	atOnce := d.limiter.admitAtOnce(ctx, pipe, info.provider, actionOf(info.typ), acct.limits)
+	if pipe.Len() > 0 {
+		_, _ = pipe.Exec(ctx) // each answer's error is read below
+	}
+	probe, err := allowed()
+	permit, admitted := atOnce()
 	if err != nil {
+		if admitted {
+			permit.release(ctx)
+		}
 		return nil, nil, err
 	}
-	maxWait := d.limiter.maxWait
-	if deadline, ok := ctx.Deadline(); ok && lastChance {
-		maxWait = max(maxWait, time.Until(deadline))
-	}
-	permit, err := d.limiter.admit(ctx, info.provider, actionOf(info.typ), acct.limits, maxWait)
-	if err != nil {
-		return nil, nil, err
+	if !admitted {
+		maxWait := d.limiter.maxWait
+		if deadline, ok := ctx.Deadline(); ok && lastChance {
+			maxWait = max(maxWait, time.Until(deadline))
+		}
+		if permit, err = d.limiter.admit(ctx, info.provider, actionOf(info.typ), acct.limits, maxWait); err != nil {
+			return nil, nil, err
+		}
 	}
 	if keys != nil {
 		b, err := d.begin(ctx, info, *keys, owner)
@@ -190,7 +197,7 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	// one that fails there is written again below until Redis answers.
 	var out []byte
 	var recorded func() error
-	pipe := d.limiter.rdb.Pipeline()
+	pipe = d.limiter.rdb.Pipeline()
 	if callErr == nil {
 		var merr error
 		if out, merr = json.Marshal(res); merr != nil {

@@ -418,9 +418,6 @@ func mayHaveStarted(err error) bool {
 // RateLimited *providers.Error whose RetryAfter is the limiter's, and the
 // worker reschedules the job without counting an attempt.
 func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, limits []limit, maxWait time.Duration) (permit, error) {
-	if pm, ok := l.admitAtOnce(ctx, p, action, limits); ok {
-		return pm, nil
-	}
 	var pm permit
 	var waited time.Duration
 	for _, lim := range limits {
@@ -460,24 +457,27 @@ func (l *limiter) admit(ctx context.Context, p tasks.Provider, action string, li
 	return pm, nil
 }
 
-// admitAtOnce asks every limit on action in one round trip, which is all
-// a job pays while its limits are not binding. The decisions are
-// independent (each limit its own key and hash slot; on Cluster one trip
-// per node). It reports false, having given back what it took, when a limit
-// said no or Redis failed: admit then asks one limit at a time, in order,
-// waiting where it must. Windows are never asked here: their starts are the
-// scarcest, and must not be taken (however briefly) for a job another
-// limit turns away.
-func (l *limiter) admitAtOnce(ctx context.Context, p tasks.Provider, action string, limits []limit) (permit, bool) {
-	pipe := l.rdb.Pipeline()
+// admitAtOnce queues on pipe a decision from every limit on action, to go
+// in one round trip with the job's other checks, which is all a job pays
+// while its limits are not binding. The decisions are independent (each
+// limit its own key and hash slot; on Cluster one trip per node). The
+// returned func, called once pipe has run, reports false, having given
+// back what it took, when a limit said no or Redis failed: admit then asks
+// one limit at a time, in order, waiting where it must. Windows are never
+// asked here: their starts are the scarcest, and must not be taken
+// (however briefly) for a job another limit turns away.
+func (l *limiter) admitAtOnce(ctx context.Context, pipe redis.Pipeliner, p tasks.Provider, action string, limits []limit) func() (permit, bool) {
+	for _, lim := range limits {
+		if lim.kind == kindWindow && lim.appliesTo(action) {
+			return func() (permit, bool) { return permit{}, false }
+		}
+	}
 	var reads []func(*permit) bool
 	for _, lim := range limits {
 		if !lim.appliesTo(action) {
 			continue
 		}
 		switch lim.kind {
-		case kindWindow:
-			return permit{}, false
 		case kindConcurrent:
 			hold := l.conc.HoldIn(ctx, pipe, lim.key, lim.cfg.Concurrent, lim.cfg.Lease.D())
 			reads = append(reads, func(pm *permit) bool {
@@ -502,19 +502,17 @@ func (l *limiter) admitAtOnce(ctx context.Context, p tasks.Provider, action stri
 			})
 		}
 	}
-	if len(reads) == 0 {
-		return permit{}, true
+	return func() (permit, bool) {
+		var pm permit
+		ok := true
+		for _, read := range reads {
+			ok = read(&pm) && ok
+		}
+		if !ok {
+			pm.release(ctx)
+		}
+		return pm, ok
 	}
-	_, _ = pipe.Exec(ctx) // each decision's error is read below
-	var pm permit
-	ok := true
-	for _, read := range reads {
-		ok = read(&pm) && ok
-	}
-	if !ok {
-		pm.release(ctx)
-	}
-	return pm, ok
 }
 
 // addLease adds a slot lim granted to pm.

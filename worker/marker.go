@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -52,18 +51,6 @@ func keysOf(taskID, enqueueID string) recordKeys {
 		marker:  "herald:delivered:{" + taskID + "}" + suffix,
 		attempt: "herald:attempt:{" + taskID + "}" + suffix,
 	}
-}
-
-// delivered returns the stored result of a delivered task.
-func (r records) delivered(ctx context.Context, k recordKeys) ([]byte, bool, error) {
-	b, err := r.rdb.Get(ctx, k.marker).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	return b, true, nil
 }
 
 // beginStatus is what begin found.
