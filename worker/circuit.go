@@ -120,6 +120,12 @@ func (c *circuits) record(ctx context.Context, info *taskInfo, callErr error) er
 		op = "fail"
 	case providers.Permanent:
 		op = "ok" // the provider answered
+	default:
+		// A 429, a 401: the provider answered too, so it is up. Herald's
+		// own "not now" (no HTTP status) says nothing either way.
+		if errors.As(callErr, &pe) && pe.Status != 0 {
+			op = "ok"
+		}
 	}
 	if callErr == nil {
 		op = "ok"

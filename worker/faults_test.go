@@ -244,3 +244,31 @@ func TestOutageOpensCircuitAndLosesNothing(t *testing.T) {
 	}
 	t.Logf("outage %v: %d calls reached the provider, %d jobs delivered after it, at most %d of %d retries used", outage, calls, jobs, most, maxRetry)
 }
+
+// Any answer from the provider closes an open circuit, a "too many
+// requests" included: the provider is up, and its limits (not the
+// circuit) pace the jobs from then on.
+func TestCircuitClosedByAnyAnswer(t *testing.T) {
+	s := newStack(t, easemobsim.Options{}, func(c *worker.Config) {
+		c.Circuit = worker.CircuitConfig{Failures: 2, Probe: worker.Duration(100 * time.Millisecond)}
+	})
+	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultStatus, Status: http.StatusServiceUnavailable, Endpoint: easemobsim.PushAsync})
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, s.enqueue(t, asyncJob(fmt.Sprintf("a%d", i))).IDs()...)
+	}
+	key := "herald:circuit:{easemob:default}"
+	state := func() string { return s.rdb.HGet(context.Background(), key, "state").Val() }
+	awaitCond(t, 10*time.Second, "the circuit open", func() bool { return state() == "open" })
+	s.sim.ClearFaults()
+	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultStatus, Status: http.StatusTooManyRequests, Endpoint: easemobsim.PushAsync})
+	awaitCond(t, 10*time.Second, "the circuit closed by a 429", func() bool { return state() != "open" })
+	if n := len(s.sim.Received()); n != 0 {
+		t.Fatalf("received %d while the provider refused every push, want 0", n)
+	}
+	s.sim.ClearFaults()
+	s.waitState(t, "completed", ids...)
+	if n := len(s.sim.Received()); n != len(ids) {
+		t.Fatalf("received %d, want %d", n, len(ids))
+	}
+}
