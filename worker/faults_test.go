@@ -112,7 +112,9 @@ func TestShutdownShorterThanCallsNeitherDoublesNorLoses(t *testing.T) {
 	for i := range jobs {
 		ids = append(ids, s.enqueue(t, asyncJob(fmt.Sprintf("slow%d", i))).IDs()...)
 	}
-	s.waitState(t, "active", ids...)
+	// Sent: the simulator holds every slowed call. A call not yet sent
+	// when asynq hands its task back is not sent by this worker.
+	awaitCond(t, 10*time.Second, "every call at the provider", func() bool { return len(s.sim.Faults()) == 0 })
 	stop()
 	if n := len(s.sim.Received()); n != jobs {
 		t.Fatalf("after the stop the provider has %d, want the %d calls already sent to have finished", n, jobs)
@@ -143,20 +145,10 @@ func TestRedisGoneWhileCallsOut(t *testing.T) {
 	for i := range jobs {
 		ids = append(ids, s.enqueue(t, asyncJob(fmt.Sprintf("r%d", i))).IDs()...)
 	}
-	s.waitState(t, "active", ids...)
-	// Every call is out once its attempt record is written.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		keys, err := s.rdb.Keys(context.Background(), "herald:attempt:*").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(keys) == jobs {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d attempt records, want %d", len(keys), jobs)
-		}
-	}
+	// Every call is out once the simulator has taken each slowed call's
+	// fault (an attempt record is not enough: the client may still be
+	// reading its token from Redis).
+	awaitCond(t, 10*time.Second, "every call at the provider", func() bool { return len(s.sim.Faults()) == 0 })
 	if err := srv.Pause(); err != nil {
 		t.Fatal(err)
 	}
@@ -175,10 +167,15 @@ func TestRedisGoneWhileCallsOut(t *testing.T) {
 	}
 	resumed = true
 	back := time.Now()
+	// asynq's own 30 s task lease, extended every 5 s, may run out at
+	// the very end of a 25 s stop: the task is then retried once, finds
+	// its marker and completes. A 3 s stop uses no retry.
+	spent := 0
 	for _, st := range s.waitState(t, "completed", ids...) {
-		if st.Attempts != 0 {
-			t.Errorf("task %s: %d failed attempts, want 0", st.ID, st.Attempts)
-		}
+		spent = max(spent, st.Attempts)
+	}
+	if spent > 0 && !long() {
+		t.Errorf("a task used %d retries across a %v stop, want 0", spent, pause)
 	}
 	n := len(s.sim.Received())
 	if n != jobs {
@@ -189,8 +186,8 @@ func TestRedisGoneWhileCallsOut(t *testing.T) {
 	if long() && !strings.Contains(s.logs.String(), "delivery record written after Redis came back") {
 		t.Errorf("no delivered-marker was retried across a %v outage", pause)
 	}
-	t.Logf("Redis stopped %v with %d calls out: %d received by the provider, %d completed %v after Redis came back, %d log lines in doubt",
-		pause, jobs, n, len(ids), time.Since(back).Round(10*time.Millisecond), strings.Count(s.logs.String(), "in doubt"))
+	t.Logf("Redis stopped %v with %d calls out: %d received by the provider, %d completed %v after Redis came back (at most %d retries used), %d log lines in doubt",
+		pause, jobs, n, len(ids), time.Since(back).Round(10*time.Millisecond), spent, strings.Count(s.logs.String(), "in doubt"))
 }
 
 // An outage of any length loses nothing: after a few failures the
