@@ -1,12 +1,9 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
-
-	"github.com/hibiken/asynq"
 
 	"github.com/herald-dispatch/herald/tasks"
 )
@@ -32,10 +29,9 @@ type jobList struct {
 
 // listJobs is GET /v1/queues/{queue}/jobs?state=&page=&size=.
 //
-// asynq lists the ids; each task is then read through Producer.Status, so
-// a listed job looks exactly like GET /v1/jobs/{id} and the mapping from
-// asynq lives once, in tasks. That costs a few Redis round trips per task,
-// which a page of at most 100 affords.
+// Producer.List reads the page, so a listed job looks exactly like GET
+// /v1/jobs/{id} (the mapping from asynq lives once, in tasks), and the CLI's
+// list shows the same.
 func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) {
 	bad := func(field, rule string) {
 		writeError(w, http.StatusBadRequest, &apiError{Code: codeInvalidRequest, Field: field, Rule: rule, Message: field + ": " + rule})
@@ -76,52 +72,11 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) {
 		*p.dst = n
 	}
 
-	out := &jobList{Queue: queue, State: state, Page: page, Size: size, Jobs: []*tasks.Status{}}
-	infos, err := h.list(queue, state, asynq.Page(page), asynq.PageSize(size))
-	if errors.Is(err, asynq.ErrQueueNotFound) {
-		writeJSON(w, http.StatusOK, out) // nobody has used the queue yet
-		return
-	}
+	l, err := h.producer.List(r.Context(), queue, state, page, size)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if qi, err := h.insp.GetQueueInfo(queue); err == nil {
-		out.Total = map[string]int{
-			"pending": qi.Pending, "scheduled": qi.Scheduled, "retry": qi.Retry,
-			"archived": qi.Archived, "completed": qi.Completed, "active": qi.Active,
-		}[state]
-	}
-	for _, info := range infos {
-		st, err := h.producer.Status(r.Context(), info.ID)
-		switch {
-		case errors.Is(err, tasks.ErrNotFound):
-			continue // gone since the listing: cancelled, or retention ran out
-		case errors.Is(err, tasks.ErrAmbiguousID):
-			// One key used in two queues: Status refuses to guess, but
-			// the listing knows which queue it means.
-			st = &tasks.Status{ID: info.ID, Type: info.Type, Queue: info.Queue, State: info.State.String()}
-		case err != nil:
-			h.fail(w, r, err)
-			return
-		}
-		out.Jobs = append(out.Jobs, utcStatus(st))
-	}
+	out := &jobList{Queue: l.Queue, State: l.State, Page: l.Page, Size: l.Size, Total: l.Total, Jobs: l.Tasks}
 	writeJSON(w, http.StatusOK, out)
-}
-
-func (h *Handler) list(queue, state string, opts ...asynq.ListOption) ([]*asynq.TaskInfo, error) {
-	switch state {
-	case "scheduled":
-		return h.insp.ListScheduledTasks(queue, opts...)
-	case "retry":
-		return h.insp.ListRetryTasks(queue, opts...)
-	case "archived":
-		return h.insp.ListArchivedTasks(queue, opts...)
-	case "completed":
-		return h.insp.ListCompletedTasks(queue, opts...)
-	case "active":
-		return h.insp.ListActiveTasks(queue, opts...)
-	}
-	return h.insp.ListPendingTasks(queue, opts...)
 }

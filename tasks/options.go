@@ -141,7 +141,7 @@ func (o deliverAtOption) apply(d *delivery) error {
 	if !time.Time(o).Before(lastDeliverAt) {
 		return optionError("DeliverAt", time.Time(o).UTC().Format(time.RFC3339), "must be before the year 10000")
 	}
-	d.at = time.Time(o)
+	d.at = ceilToMilli(time.Time(o))
 	return nil
 }
 
@@ -160,7 +160,7 @@ func (o deliverInOption) apply(d *delivery) error {
 	if at := d.now.Add(time.Duration(o)); !at.Before(lastDeliverAt) {
 		return optionError("DeliverIn", time.Duration(o), "must end before the year 10000")
 	}
-	d.at = d.now.Add(time.Duration(o))
+	d.at = ceilToMilli(d.now.Add(time.Duration(o)))
 	return nil
 }
 

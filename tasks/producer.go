@@ -69,7 +69,8 @@ type Producer struct {
 	zone      *time.Location            // nil: ChinaStandardTime
 	zones     map[string]*time.Location // per account
 	retention time.Duration
-	err       error // the first invalid ProducerOption
+	events    EventLog // where Cancel and Delete record cancelled outcomes
+	err       error    // the first invalid ProducerOption
 }
 
 // NewProducer returns a Producer on rdb. The caller owns rdb: Close does not
@@ -83,6 +84,7 @@ func NewProducer(rdb redis.UniversalClient, opts ...ProducerOption) *Producer {
 		rdb:       rdb,
 		now:       time.Now,
 		retention: DefaultRetention,
+		events:    EventLog{RDB: rdb},
 	}
 	if rdb != nil {
 		p.client = asynq.NewClientFromRedisClient(rdb)
@@ -276,7 +278,7 @@ func (p *Producer) enqueue(ctx context.Context, t *asynq.Task, queue, id string,
 		info, err := p.client.EnqueueContext(ctx, t, opts...)
 		if err == nil {
 			p.addDue(ctx, info, d.at)
-			return TaskRef{ID: info.ID, Type: info.Type, Queue: info.Queue, ProcessAt: dueAt(info)}, nil
+			return TaskRef{ID: info.ID, Type: info.Type, Queue: info.Queue, ProcessAt: utc(dueAt(info))}, nil
 		}
 		if !errors.Is(err, asynq.ErrTaskIDConflict) {
 			return TaskRef{}, fmt.Errorf("tasks: enqueue %s: %w", t.Type(), err)
@@ -291,7 +293,7 @@ func (p *Producer) enqueue(ctx context.Context, t *asynq.Task, queue, id string,
 		if old.Type != t.Type() || old.Headers[HeaderAccount] != d.account || !bytes.Equal(old.Payload, t.Payload()) {
 			return TaskRef{}, fmt.Errorf("%w: task %q holds another %s job", ErrKeyReused, id, old.Type)
 		}
-		return TaskRef{ID: old.ID, Type: old.Type, Queue: old.Queue, ProcessAt: dueAt(old), Duplicate: true}, nil
+		return TaskRef{ID: old.ID, Type: old.Type, Queue: old.Queue, ProcessAt: utc(dueAt(old)), Duplicate: true}, nil
 	}
 	return TaskRef{}, fmt.Errorf("tasks: enqueue %s: task id %q keeps changing hands", t.Type(), id)
 }
@@ -340,41 +342,10 @@ func (p *Producer) Status(ctx context.Context, id string) (*Status, error) {
 // cancelled. A task that is running or completed cannot; Cancel then
 // returns an error wrapping ErrNotCancellable. An unknown id is ErrNotFound.
 //
-// Cancelling frees the task's idempotency key.
+// Cancelling frees the task's idempotency key, and records a cancelled
+// outcome event for a task that had no outcome yet.
 func (p *Producer) Cancel(ctx context.Context, id string) error {
-	info, err := p.locate(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := cancellable(info); err != nil {
-		return err
-	}
-	// A worker may pick the task up between the lookup and the delete;
-	// asynq then refuses to delete an active task, and we report why.
-	//
-	// Known gap: asynq's delete also removes completed tasks, so a task
-	// that runs to completion in that same instant loses its record.
-	err = p.inspector.DeleteTask(info.Queue, id)
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
-		return fmt.Errorf("%w: %q", ErrNotFound, id)
-	}
-	if now, lerr := p.inspector.GetTaskInfo(info.Queue, id); lerr == nil {
-		if cerr := cancellable(now); cerr != nil {
-			return cerr
-		}
-	}
-	return fmt.Errorf("tasks: cancel %q: %w", id, err)
-}
-
-func cancellable(info *asynq.TaskInfo) error {
-	switch info.State {
-	case asynq.TaskStateActive, asynq.TaskStateCompleted:
-		return fmt.Errorf("%w: task %q is %s", ErrNotCancellable, info.ID, info.State)
-	}
-	return nil
+	return p.remove(ctx, id, false)
 }
 
 // locate finds the task with the given id: in the provider queues first,

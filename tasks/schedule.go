@@ -36,6 +36,17 @@ func ceilToSecond(t time.Time) time.Time {
 	return t
 }
 
+// ceilToMilli is the first whole millisecond at or after t. Due times
+// travel in milliseconds (the not-before header, the due set's score), so
+// rounding up keeps a job from going out up to a millisecond before the
+// time it was asked for.
+func ceilToMilli(t time.Time) time.Time {
+	if s := t.Truncate(time.Millisecond); !s.Equal(t) {
+		return s.Add(time.Millisecond)
+	}
+	return t
+}
+
 // addDue records a scheduled task's exact due time for the workers'
 // scheduler. Its failure is not Enqueue's: the task is in Redis and will be
 // delivered at the whole second after at, so reporting an error would only

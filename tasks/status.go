@@ -20,7 +20,10 @@ type Status struct {
 	// when it failed for good: a permanent provider error, or MaxRetry
 	// used up. LastError then says why.
 	State string `json:"state"`
-	// Attempts counts the failed attempts so far (asynq's Retried).
+	// Attempts counts the tries a worker made: the failed ones (asynq's
+	// Retried) and, for a task that is running, completed or archived,
+	// the one running or last. It agrees with the "attempt" the worker
+	// logs (1 on the first try). A wait for a rate limit is not a try.
 	Attempts int `json:"attempts"`
 	MaxRetry int `json:"max_retry"`
 	// LastError is the error of the last failed attempt, as the worker
@@ -61,13 +64,13 @@ func statusOf(info *asynq.TaskInfo) *Status {
 		Queue:         info.Queue,
 		Account:       info.Headers[HeaderAccount],
 		State:         info.State.String(),
-		Attempts:      info.Retried,
+		Attempts:      attempts(info),
 		MaxRetry:      info.MaxRetry,
 		LastError:     info.LastErr,
-		LastFailedAt:  info.LastFailedAt,
-		NextProcessAt: info.NextProcessAt,
-		NotBefore:     notBefore(info),
-		CompletedAt:   info.CompletedAt,
+		LastFailedAt:  utc(info.LastFailedAt),
+		NextProcessAt: utc(info.NextProcessAt),
+		NotBefore:     utc(notBefore(info)),
+		CompletedAt:   utc(info.CompletedAt),
 		Payload:       asJSON(info.Payload),
 		Result:        asJSON(info.Result),
 	}
@@ -81,6 +84,17 @@ func statusOf(info *asynq.TaskInfo) *Status {
 		s.Note = unservedNote(info)
 	}
 	return s
+}
+
+// attempts is how many tries a task has had. asynq's Retried counts the
+// failed tries that were followed by a retry; an archive does not count
+// the last one and a success is not counted at all.
+func attempts(info *asynq.TaskInfo) int {
+	switch info.State {
+	case asynq.TaskStateActive, asynq.TaskStateCompleted, asynq.TaskStateArchived:
+		return info.Retried + 1
+	}
+	return info.Retried
 }
 
 // servedQueue reports whether Herald's workers take tasks from queue.

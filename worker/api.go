@@ -16,7 +16,8 @@ import (
 // its producer validates Easemob startDates in each account's zone, as the
 // worker reads them.
 func (w *Worker) APIHandler() http.Handler {
-	var opts []tasks.ProducerOption
+	// A job cancelled through the API is recorded in the workers' stream.
+	opts := []tasks.ProducerOption{tasks.WithEvents(w.cfg.Events.Stream)}
 	for _, name := range sortedKeys(w.cfg.Easemob) {
 		if loc, err := w.cfg.Easemob[name].Location(); err == nil {
 			opts = append(opts, tasks.WithAccountZone(name, loc))

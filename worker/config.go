@@ -64,6 +64,9 @@ type Config struct {
 	Admin AdminConfig `yaml:"admin"`
 	API   APIConfig   `yaml:"api"`
 	Log   LogConfig   `yaml:"log"`
+	// Events records each job's outcome in a Redis stream and, per
+	// account, a signed webhook (events.go).
+	Events EventsConfig `yaml:"events"`
 
 	// Easemob maps account names to Easemob apps.
 	Easemob map[string]EasemobAccount `yaml:"easemob"`
@@ -380,6 +383,9 @@ func (c Config) Validate() error {
 		return bad("admin.monitoring.password", "required when admin.addr is not a loopback address (or set admin.monitoring.disabled)")
 	}
 	if err := c.API.validate(); err != nil {
+		return err
+	}
+	if err := c.Events.validate(); err != nil {
 		return err
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {

@@ -81,6 +81,7 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("read delivered-marker: %w", err)
 	} else if done {
 		info.log.Info().Msg("already delivered before a retry; not sending again")
+		info.result = res
 		writeResult(t, res)
 		return nil
 	}
@@ -88,6 +89,7 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return outcome(err)
 	}
+	info.result = result
 	writeResult(t, result)
 	return nil
 }

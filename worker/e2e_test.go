@@ -145,8 +145,8 @@ func TestEndToEndPermanentErrorArchivesWithReason(t *testing.T) {
 	if !strings.Contains(st.LastError, "ServiceNotOpenException") {
 		t.Errorf("archived with %q, want the provider's code", st.LastError)
 	}
-	if st.Attempts != 0 {
-		t.Errorf("attempts = %d, want 0: a permanent error is not retried", st.Attempts)
+	if st.Attempts != 1 {
+		t.Errorf("attempts = %d, want 1: a permanent error is not retried", st.Attempts)
 	}
 }
 
@@ -162,8 +162,8 @@ func TestEndToEndTransientErrorsRetried(t *testing.T) {
 	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultDrop, Endpoint: easemobsim.PushAsync, Count: 1})
 	id := s.enqueue(t, &tasks.EasemobPushAsync{Target: "a", PushMessage: message("x")}).IDs()[0]
 	st := s.waitState(t, "completed", id)[0]
-	if st.Attempts != 2 {
-		t.Errorf("attempts = %d, want 2 failed attempts before delivery", st.Attempts)
+	if st.Attempts != 3 {
+		t.Errorf("attempts = %d, want 3: 2 failed, then the one that delivered", st.Attempts)
 	}
 	if n := len(s.sim.Received()); n != 1 {
 		t.Errorf("received %d, want 1", n)
@@ -177,8 +177,8 @@ func TestEndToEndProviderRateLimitIsNotAFailure(t *testing.T) {
 	s.sim.Inject(easemobsim.Fault{Kind: easemobsim.FaultStatus, Status: 429, Endpoint: easemobsim.PushAsync, Count: 2})
 	id := s.enqueue(t, &tasks.EasemobPushAsync{Target: "a", PushMessage: message("x")}, tasks.MaxRetry(1)).IDs()[0]
 	st := s.waitState(t, "completed", id)[0]
-	if st.Attempts != 0 {
-		t.Errorf("attempts = %d, want 0: rate limiting must not use up retries", st.Attempts)
+	if st.Attempts != 1 {
+		t.Errorf("attempts = %d, want 1: rate limiting must not use up retries", st.Attempts)
 	}
 	var limited int
 	for _, c := range s.sim.Calls() {

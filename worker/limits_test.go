@@ -87,8 +87,8 @@ func TestLimitLongWaitReschedules(t *testing.T) {
 		t.Errorf("attempts = %d: waiting for a limit must not count as a failed attempt", st.Attempts)
 	}
 	st = s.waitState(t, "completed", second)[0]
-	if st.Attempts != 0 {
-		t.Errorf("attempts = %d after delivery, want 0", st.Attempts)
+	if st.Attempts != 1 {
+		t.Errorf("attempts = %d after delivery, want 1", st.Attempts)
 	}
 	at := receivedAt(s.sim, easemobsim.PushAsync)
 	if len(at) != 2 || at[1].Sub(at[0]) < 2*time.Second {
@@ -210,8 +210,8 @@ func TestLimitLastAttemptWaitsInHandler(t *testing.T) {
 		ids = append(ids, s.enqueue(t, asyncJob(u), tasks.MaxRetry(0)).IDs()...)
 	}
 	for _, st := range s.waitState(t, "completed", ids...) {
-		if st.Attempts != 0 {
-			t.Errorf("task %s: attempts %d", st.ID, st.Attempts)
+		if st.Attempts != 1 {
+			t.Errorf("task %s: attempts %d, want 1", st.ID, st.Attempts)
 		}
 	}
 	if n := len(receivedAt(s.sim, easemobsim.PushAsync)); n != 2 {
@@ -330,8 +330,8 @@ func TestLimitTaskCapRefusalReschedulesByModel(t *testing.T) {
 		t.Errorf("push.sync waited %v behind a task cap", time.Since(refused))
 	}
 	st = s.waitState(t, "completed", second)[0]
-	if st.Attempts != 0 {
-		t.Errorf("delivered after %d attempts, want 0", st.Attempts)
+	if st.Attempts != 1 {
+		t.Errorf("delivered after %d attempts, want 1: the refusals spent none", st.Attempts)
 	}
 }
 

@@ -36,6 +36,8 @@ type taskInfo struct {
 	// enqueueID is the task's tasks.HeaderEnqueueID, "" if it has none.
 	enqueueID string
 	log       zerolog.Logger
+	// result is what the provider answered, set by the dispatcher.
+	result []byte
 }
 
 type taskInfoKey struct{}
@@ -50,7 +52,8 @@ func taskInfoFrom(ctx context.Context) *taskInfo {
 // withTaskInfo reads the task's identity, gives it a logger carrying task
 // id, job type, provider, account and attempt, and logs how it ended.
 // A task of a type no provider owns is archived here with its reason.
-func withTaskInfo(base zerolog.Logger, m *Metrics) Middleware {
+// The last attempt's outcome goes to the event stream (events may be nil).
+func withTaskInfo(base zerolog.Logger, m *Metrics, events *outcomes) Middleware {
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 			id, _ := asynq.GetTaskID(ctx)
@@ -76,14 +79,16 @@ func withTaskInfo(base zerolog.Logger, m *Metrics) Middleware {
 			} else {
 				err = next.ProcessTask(ctx, t)
 			}
-			ti.report(err, time.Since(start), m)
+			verdict := ti.report(err, time.Since(start), m)
+			events.record(ctx, ti, verdict, err)
 			return err
 		})
 	}
 }
 
-// report logs the attempt's outcome and counts it.
-func (ti *taskInfo) report(err error, took time.Duration, m *Metrics) {
+// report logs the attempt's outcome and counts it, and returns it:
+// delivered, archived, paused, rate_limited or retry.
+func (ti *taskInfo) report(err error, took time.Duration, m *Metrics) string {
 	class := providers.ClassOf(err)
 	if errors.Is(err, asynq.SkipRetry) {
 		// Archived by the worker itself: bad payload, unknown account.
@@ -128,6 +133,7 @@ func (ti *taskInfo) report(err error, took time.Duration, m *Metrics) {
 		}
 	}
 	ev.Msg("job " + result)
+	return result
 }
 
 // notBefore holds a task that asynq started early until the time the

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/hibiken/asynq"
 
 	"github.com/herald-dispatch/herald/providers"
@@ -53,15 +52,7 @@ func (c RetryConfig) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 
 // backoff returns the delay before retry n+1 (n counts earlier retries).
 func (c RetryConfig) backoff(n int) time.Duration {
-	b := &backoff.ExponentialBackOff{
-		InitialInterval:     c.Initial.D(),
-		RandomizationFactor: c.Jitter,
-		Multiplier:          c.Multiplier,
-		MaxInterval:         c.Max.D(),
-		Stop:                backoff.Stop,
-		Clock:               backoff.SystemClock,
-	}
-	b.Reset()
+	b := c.exponential()
 	d := b.NextBackOff()
 	for range n {
 		d = b.NextBackOff()

@@ -114,7 +114,7 @@ func (w *Worker) Handler() asynq.Handler {
 		metrics:  w.metrics,
 	}
 	return chain(dingTalkTracking(d),
-		withTaskInfo(w.log, w.metrics),
+		withTaskInfo(w.log, w.metrics, &outcomes{log: w.eventLog(), now: time.Now}),
 		notBefore(time.Now),
 	)
 }
@@ -138,6 +138,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
+	w.publishAccounts(ctx)
+	defer w.startWebhooks(ctx)()
 	var admin *http.Server
 	adminErr := make(chan error, 1)
 	if w.cfg.Admin.Addr != "-" {

@@ -182,11 +182,12 @@ func enqueue(ctx context.Context, env *commandEnv, args []string) error {
 	if req.dryRun {
 		return dryRun(env, tasks.NewProducer(nil, zone), req)
 	}
-	producer, err := env.open(zone)
+	producer, err := env.open(ctx, zone)
 	if err != nil {
 		return err
 	}
 	defer producer.Close()
+	warnUnknownAccount(ctx, env, producer, req)
 	receipt, err := producer.Enqueue(ctx, req.job, req.opts...)
 	if receipt != nil {
 		// Also when a split job failed part-way: say what got in.
@@ -240,4 +241,30 @@ func readPayload(env *commandEnv, file string) ([]byte, error) {
 		return nil, inputErrorf("payload is over %d MiB", maxPayload>>20)
 	}
 	return b, nil
+}
+
+// warnUnknownAccount warns when workers have published their accounts and
+// none has the job's. It cannot know for sure (a worker with the account
+// may not have started yet), so it warns and enqueues all the same.
+func warnUnknownAccount(ctx context.Context, env *commandEnv, p *tasks.Producer, req *enqueueRequest) {
+	known, err := p.WorkerAccounts(ctx)
+	if err != nil || len(known) == 0 {
+		return
+	}
+	prov, _ := tasks.ProviderOf(req.taskType)
+	if _, ok := known[tasks.AccountRef(prov, req.account)]; ok {
+		return
+	}
+	var have []string
+	for ref := range known {
+		if strings.HasPrefix(ref, string(prov)+":") {
+			have = append(have, strings.TrimPrefix(ref, string(prov)+":"))
+		}
+	}
+	slices.Sort(have)
+	if len(have) == 0 {
+		have = []string{"none"}
+	}
+	env.warn("no worker has published the %s account %q (they have: %s; see redis-cli ZRANGE %s 0 -1); a worker without it archives the job",
+		prov, req.account, strings.Join(have, ", "), tasks.AccountsKey)
 }

@@ -120,7 +120,8 @@ func TestEnqueueOptions(t *testing.T) {
 
 func TestEnqueueIn(t *testing.T) {
 	rdb := srv.Client(t)
-	before := time.Now()
+	// Due times are kept to the millisecond.
+	before := time.Now().Truncate(time.Millisecond)
 	rc := decodeReceipt(t, runCLI(t, srv.URL(), payload, "enqueue", tasks.TypeEasemobPushSingle, "--in", "90s"))
 	after := time.Now()
 	info, err := asynq.NewInspectorFromRedisClient(rdb).GetTaskInfo("easemob", rc.Tasks[0].ID)

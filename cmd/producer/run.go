@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/herald-dispatch/herald/tasks"
 )
 
@@ -19,11 +21,17 @@ const (
 	exitFailure        = 1 // Redis unreachable, or another runtime error
 	exitInput          = 2 // bad usage, flags, payload or option
 	exitNotFound       = 3
-	exitNotCancellable = 4
+	exitNotCancellable = 4 // the task's state does not allow it
+	exitArchived       = 5 // status --wait: the task failed for good
+	exitStillRunning   = 6 // status --wait: --timeout ran out
 )
 
 // envRedisURL names the environment variable --redis defaults to.
 const envRedisURL = "HERALD_REDIS_URL"
+
+// envEventStream is the worker's events.stream: cancel and delete record
+// cancelled outcomes in the stream the workers use.
+const envEventStream = "HERALD_EVENTS_STREAM"
 
 // run is main with its dependencies passed in, for tests. It returns the
 // exit status.
@@ -50,13 +58,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		cmd = status
 	case "cancel":
 		cmd = cancel
+	case "list":
+		cmd = list
+	case "retry":
+		cmd = retry
+	case "delete":
+		cmd = remove
+	case "example":
+		cmd = example
 	case "help":
 		io.WriteString(stdout, usage())
 		return exitOK
 	default:
 		return fail(stderr, inputErrorf("unknown command %q", cmdArgs[0]))
 	}
-	env := &commandEnv{redisURL: *redisURL, stdin: stdin, stdout: stdout, getenv: getenv, openFile: openFile}
+	env := &commandEnv{redisURL: *redisURL, stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, openFile: openFile}
 	err = cmd(ctx, env, cmdArgs[1:])
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -73,6 +89,7 @@ type commandEnv struct {
 	redisURL string // from the global --redis or the environment
 	stdin    io.Reader
 	stdout   io.Writer
+	stderr   io.Writer // warnings; nil drops them
 	getenv   func(string) string
 	openFile func(name string) (io.ReadCloser, error) // for -f
 }
@@ -87,16 +104,37 @@ func (e *commandEnv) checkRedisURL() error {
 	return nil
 }
 
-// open connects to Redis. A missing or malformed URL is bad input.
-func (e *commandEnv) open(opts ...tasks.ProducerOption) (*tasks.Producer, error) {
+// open connects to Redis and checks that it answers, so that an
+// unreachable Redis is reported as that, naming the address (never the
+// password), rather than as the first command asynq failed to run. A
+// missing or malformed URL is bad input.
+func (e *commandEnv) open(ctx context.Context, opts ...tasks.ProducerOption) (*tasks.Producer, error) {
 	if err := e.checkRedisURL(); err != nil {
 		return nil, err
+	}
+	if s := e.getenv(envEventStream); s != "" {
+		opts = append(opts, tasks.WithEvents(s))
 	}
 	p, err := tasks.OpenProducer(e.redisURL, opts...)
 	if err != nil {
 		return nil, inputError{err}
 	}
+	if err := p.Ping(ctx); err != nil {
+		p.Close()
+		addr := "the Redis"
+		if o, perr := redis.ParseURL(e.redisURL); perr == nil {
+			addr = "Redis at " + o.Addr
+		}
+		return nil, fmt.Errorf("cannot reach %s (from --redis or %s): %w", addr, envRedisURL, errors.Unwrap(err))
+	}
 	return p, nil
+}
+
+// warn prints a warning line on stderr.
+func (e *commandEnv) warn(format string, args ...any) {
+	if e.stderr != nil {
+		fmt.Fprintf(e.stderr, "producer: warning: "+format+"\n", args...)
+	}
 }
 
 // print writes v to stdout as indented JSON.
@@ -134,8 +172,12 @@ func exitCode(err error) int {
 		return exitInput
 	case errors.Is(err, tasks.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, tasks.ErrNotCancellable):
+	case errors.Is(err, tasks.ErrNotCancellable), errors.Is(err, tasks.ErrNotRunnable):
 		return exitNotCancellable
+	case errors.Is(err, errArchived):
+		return exitArchived
+	case errors.Is(err, errStillRunning):
+		return exitStillRunning
 	}
 	return exitFailure
 }
@@ -169,12 +211,21 @@ func usage() string {
 	b.WriteString(`Usage:
   producer [--redis URL] <command> [flags]
 
-Enqueue Herald notification jobs, and check or cancel them.
+Enqueue Herald notification jobs, and check, list, retry or cancel them.
 
 Commands:
   enqueue <type> [-f FILE] [flags]   enqueue a job; its JSON payload comes from FILE or stdin
-  status <id>                        print a task's state
+  example <type>                     print a valid sample payload for the job type
+  status <id> [--wait [--timeout D]] print a task's state; --wait polls until it is
+                                     completed or archived (at most D, e.g. 2m)
+  list <queue> [--state S] [--page N] [--size N]
+                                     list a queue's tasks in state S: scheduled,
+                                     pending (default), active, retry, archived,
+                                     completed; 20 a page (at most 1000)
   cancel <id>                        cancel a task that has not run yet
+  retry <id>                         run an archived or retrying task now
+  delete <id>                        delete a task in any state but running,
+                                     completed ones too (frees its key)
 
 Enqueue flags:
   -f FILE            payload file; "-" or no -f reads stdin
@@ -200,6 +251,11 @@ Flags for every command:
   --redis URL        redis://[user:password@]host:port/db, rediss:// for TLS
                      (default $HERALD_REDIS_URL)
 
+Environment:
+  HERALD_REDIS_URL       the Redis, as --redis
+  HERALD_EVENTS_STREAM   the workers' outcome event stream, where cancel and
+                         delete record "cancelled" (default herald:events)
+
 Job types (payload fields as the provider documents them):
 `)
 	for _, t := range tasks.Types() {
@@ -207,8 +263,15 @@ Job types (payload fields as the provider documents them):
 	}
 	b.WriteString(`
 Output is JSON on stdout: the receipt of an enqueue (one task per provider
-call, a long recipient list makes several), a task's status, or
-{"cancelled": "<id>"}. Errors are one line on stderr.
+call, a long recipient list makes several), a task's status, a page of
+tasks, or {"cancelled"|"retried"|"deleted": "<id>"}. Errors are one line on
+stderr. Times are UTC. A task's "attempts" counts the tries a worker made,
+the running one included, as the worker's logs number them ("attempt": 1
+is the first); a wait for a rate limit is not a try.
+
+Enqueue warns (and still enqueues) when workers have published their
+accounts in Redis and none has the job's provider and --account; see them
+with: redis-cli ZRANGE herald:accounts 0 -1 WITHSCORES
 
 Exit status:
   0  done, including an enqueue that found its job already there
@@ -217,7 +280,10 @@ Exit status:
      or breaks a provider rule, a key already used for another job;
      nothing was enqueued
   3  no task has that id
-  4  the task cannot be cancelled: it is running or completed
+  4  the task's state does not allow it: cancel of a running or completed
+     task, retry of one not archived or retrying, delete of a running one
+  5  status --wait: the task was archived (failed for good)
+  6  status --wait: --timeout ran out before the task was done
 `)
 	return b.String()
 }

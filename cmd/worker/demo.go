@@ -20,7 +20,11 @@ import (
 // runDemo runs a worker on the demo's embedded Redis and simulators,
 // enqueues a sample of every Easemob job through the producer, waits until
 // each is delivered and shows what the simulator received.
-func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog.Logger, out io.Writer, keep bool) int {
+//
+// With faults, some simulator calls fail (demoFaults): the jobs they hit
+// are retried or archived, on purpose, and the demo still exits 0 if that
+// is all that went wrong.
+func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog.Logger, out io.Writer, keep, faults bool) int {
 	rdb, err := worker.NewRedisClient(cfg.Redis)
 	if err != nil {
 		log.Error().Err(err).Msg("demo redis")
@@ -40,6 +44,10 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	producer := tasks.NewProducer(rdb)
 	fmt.Fprintln(out, "Herald demo: an embedded Redis and Easemob, Feishu, DingTalk and EnOS simulators; nothing persists, nothing leaves this machine.")
 	fmt.Fprintln(out)
+	archivedOnPurpose := 0
+	if faults {
+		archivedOnPurpose = demoFaults(d, out)
+	}
 
 	var ids []string
 	enqueue := func(what string, job tasks.Job, opts ...tasks.Option) {
@@ -133,6 +141,10 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	showFeishu(out, d)
 	showEnOS(out, d)
 	fmt.Fprintf(out, "\n%d of %d tasks delivered.\n", len(statuses)-failed, len(statuses))
+	if faults {
+		fmt.Fprintf(out, "%d archived on purpose (-faults); see them with: producer list easemob --state archived\n", archivedOnPurpose)
+		failed -= archivedOnPurpose
+	}
 
 	if keep {
 		fmt.Fprintf(out, "\nThe worker keeps running: queues at http://%s%s — Ctrl-C to stop.\n", cfg.Admin.Addr, worker.MonitoringPath)

@@ -4,7 +4,7 @@
 //	worker -check -config herald.yaml     check the config and exit
 //	worker -probe http://127.0.0.1:8080/readyz   exit 0 if it answers 2xx
 //	worker -version                       print the build's version and exit
-//	worker demo [-keep]                   the zero-setup demo
+//	worker demo [-keep] [-faults]         the zero-setup demo
 //	worker feishu-auth <account> < token  store a new Feishu refresh token
 //
 // Configuration comes from the YAML file, then HERALD_* environment
@@ -37,8 +37,10 @@ func main() {
 
 const usage = `Usage:
   worker [flags]        run the worker (demo mode when no Redis is configured)
-  worker demo [-keep]   the zero-setup demo: an embedded Redis and the provider
-                        simulators, sample jobs enqueued and delivered, then exit
+  worker demo [-keep] [-faults]
+                        the zero-setup demo: an embedded Redis and the provider
+                        simulators, sample jobs enqueued and delivered, then exit;
+                        -faults makes some calls fail (retried, one archived)
   worker feishu-auth [-config f] <account> < token
                         store a new Feishu refresh token (read from stdin)
 
@@ -74,6 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	configPath := fs.String("config", lookupEnv(environ, "HERALD_CONFIG"), "YAML config file (env HERALD_CONFIG)")
 	check := fs.Bool("check", false, "check the config and environment as start does, without connecting, and exit")
 	keep := fs.Bool("keep", false, "demo: keep running after the sample jobs are delivered, for the UI")
+	faults := fs.Bool("faults", false, "demo: the Easemob simulator answers a 5xx burst (retried) and a permanent 400 (archived)")
 	probeURL := fs.String("probe", "", "GET this URL and exit 0 if it answers 2xx, 1 if not (container healthchecks)")
 	version := fs.Bool("version", false, "print the version and exit")
 
@@ -153,7 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		d.Configure(&cfg)
 		d.Warn(log)
 		if demo {
-			return runDemo(ctx, cfg, d, log, stdout, *keep)
+			return runDemo(ctx, cfg, d, log, stdout, *keep, *faults)
 		}
 	}
 	return runWorker(ctx, cfg, log, stderr)
