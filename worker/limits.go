@@ -485,19 +485,22 @@ func (l *limiter) settle(ctx context.Context, info *taskInfo, acct Account, job 
 	}
 	o.keepHeld = o.started || capped
 	o.refused = isPE && !capped && pe.Class == providers.RateLimited
-	pm.settle(ctx, o)
-	if !isPE || pe.Class != providers.RateLimited {
+	action := actionOf(info.typ)
+	if o.refused {
+		// The cool-down goes up before the refused call's place is given
+		// back: the other way round, another replica could take that place
+		// in between and call inside the cool-down.
+		l.metrics.throttled(info.provider, info.typ)
+		pe.RetryAfter = l.coolDown(ctx, info.provider, action, acct.limits, pe.RetryAfter)
+		pm.settle(ctx, o)
 		return err
 	}
-	action := actionOf(info.typ)
+	pm.settle(ctx, o)
 	if capped {
 		if d := l.nextSlot(ctx, action, acct.limits); d > 0 {
 			pe.RetryAfter = d
 		}
-		return err
 	}
-	l.metrics.throttled(info.provider, info.typ)
-	pe.RetryAfter = l.coolDown(ctx, info.provider, action, acct.limits, pe.RetryAfter)
 	return err
 }
 
