@@ -143,6 +143,12 @@ func circuitOp(callErr error) string {
 		return "fail"
 	case providers.Permanent:
 		return "ok" // the provider answered
+	default:
+		// A 429, a 401: the provider answered too, so it is up. Herald's
+		// own "not now" (no HTTP status) says nothing either way.
+		if errors.As(callErr, &pe) && pe.Status != 0 {
+			return "ok"
+		}
 	}
 	return ""
 }

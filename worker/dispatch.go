@@ -169,24 +169,42 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 			return nil, nil, err
 		}
 	}
+	// Tracked before its attempt record is written, so a stopping worker
+	// either waits for the call or refuses it before it begins.
+	c := &call{keys: keys, owner: owner}
+	for i, l := range permit.leases {
+		c.leases = append(c.leases, heldLease{lease: l, d: permit.lease[i]})
+	}
+	if !d.inflight.add(c) {
+		permit.release(ctx)
+		return nil, nil, fmt.Errorf("worker stopping; call not made: %w", context.Canceled)
+	}
+	defer d.inflight.remove(c)
+	clear := func() {
+		d.inflight.retry("attempt_clear", func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, "clear") })
+	}
 	if keys != nil {
 		b, err := d.begin(ctx, info, *keys, owner)
 		if err != nil && b.status == beginFirst {
 			// A begin that timed out may still run when Redis catches up:
 			// take back our attempt, the call was not made.
-			d.inflight.retry("attempt_clear", func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, "clear") })
+			clear()
 		}
 		if err != nil || b.status == beginDelivered {
 			permit.release(ctx)
 			return nil, b.result, err
 		}
 	}
-	c := &call{keys: keys, owner: owner}
-	for i, l := range permit.leases {
-		c.leases = append(c.leases, heldLease{lease: l, d: permit.lease[i]})
+	// The task's context ends when asynq hands the task back (shutdown
+	// timeout, lost lease): from then on another worker may run it, so a
+	// call not yet sent is not sent.
+	if err := ctx.Err(); err != nil {
+		if keys != nil {
+			clear()
+		}
+		permit.release(ctx)
+		return nil, nil, fmt.Errorf("task handed back before the call; not sent: %w", err)
 	}
-	d.inflight.add(c)
-	defer d.inflight.remove(c)
 
 	// Once sent, a call runs to its own timeout and is recorded whatever
 	// happens to the task meanwhile: asynq cancels a task's context when

@@ -47,6 +47,11 @@ type inflight struct {
 	mu    sync.Mutex
 	calls map[*call]struct{}
 	wg    sync.WaitGroup // calls out, records being written, releases retried
+	// n is wg's count, and draining is set when drain starts: from then
+	// on nothing new is tracked unless something still is (n > 0), so no
+	// call starts after drain and wg.Add never races a Wait at zero.
+	n        int
+	draining bool
 
 	// stop ends the retries of records and releases: cancelled when the
 	// worker stops waiting for them.
@@ -64,17 +69,44 @@ func newInflight(conc *ratelimit.Concurrency, rec records, log zerolog.Logger, m
 }
 
 // add tracks c until remove; the heartbeat starts with the first call.
-func (f *inflight) add(c *call) {
+// It reports false once the worker is draining: asynq has handed the
+// task back by then, so a call not yet begun must not go.
+func (f *inflight) add(c *call) bool {
 	f.beatOnce.Do(func() { go f.beat() })
-	f.wg.Add(1)
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.draining {
+		return false
+	}
+	f.n++
+	f.wg.Add(1)
 	f.calls[c] = struct{}{}
-	f.mu.Unlock()
+	return true
 }
 
 func (f *inflight) remove(c *call) {
 	f.mu.Lock()
 	delete(f.calls, c)
+	f.mu.Unlock()
+	f.done()
+}
+
+// track counts one more thing for drain to wait for, unless drain has
+// started and waits for nothing any more.
+func (f *inflight) track() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.draining && f.n == 0 {
+		return false
+	}
+	f.n++
+	f.wg.Add(1)
+	return true
+}
+
+func (f *inflight) done() {
+	f.mu.Lock()
+	f.n--
 	f.mu.Unlock()
 	f.wg.Done()
 }
@@ -164,12 +196,11 @@ func (f *inflight) retry(what string, write func(context.Context) error) bool {
 // releaseLater gives a slot back in the background, retrying while Redis
 // is away, until the lease would have run out by itself.
 func (f *inflight) releaseLater(l *ratelimit.Lease, lease time.Duration) {
-	if err := l.Release(f.stop); err == nil {
+	if err := l.Release(f.stop); err == nil || !f.track() {
 		return
 	}
-	f.wg.Add(1)
 	go func() {
-		defer f.wg.Done()
+		defer f.done()
 		deadline := time.Now().Add(lease)
 		wait := 100 * time.Millisecond
 		for time.Now().Before(deadline) {
@@ -192,6 +223,9 @@ func (f *inflight) releaseLater(l *ratelimit.Lease, lease time.Duration) {
 // drain waits up to limit for calls out to end and their records to be
 // written, then stops the heartbeat and every retry.
 func (f *inflight) drain(limit time.Duration) (clean bool) {
+	f.mu.Lock()
+	f.draining = true
+	f.mu.Unlock()
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()
 	t := time.NewTimer(limit)

@@ -578,22 +578,22 @@ func (l *limiter) settle(ctx context.Context, pipe redis.Pipeliner, info *taskIn
 	action := actionOf(info.typ)
 	if o.refused {
 		// The cool-down goes up before the refused call's place is given
-		// back: the other way round, another replica could take the
-		// place and call inside the provider's Retry-After.
+		// back: the other way round, another replica could take that place
+		// in between and call inside the cool-down.
+		l.metrics.throttled(info.provider, info.typ)
 		pe.RetryAfter = l.block(ctx, action, acct.limits, pe.RetryAfter)
-	}
-	pm.settle(ctx, pipe, o)
-	if !isPE || pe.Class != providers.RateLimited {
+		pm.settle(ctx, pipe, o)
+		// The rates drop once the refused call is given back (see
+		// ratelimit.Calls.Throttle).
+		l.throttle(ctx, info.provider, action, acct.limits)
 		return err
 	}
+	pm.settle(ctx, pipe, o)
 	if capped {
 		if d := l.nextSlot(ctx, action, acct.limits); d > 0 {
 			pe.RetryAfter = d
 		}
-		return err
 	}
-	l.metrics.throttled(info.provider, info.typ)
-	l.throttle(ctx, info.provider, action, acct.limits)
 	return err
 }
 

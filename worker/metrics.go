@@ -165,8 +165,10 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up)
 }
 
-// read asks Redis for every provider queue's figures. An error means Redis
-// did not answer.
+// read asks Redis for every queue's figures: the providers' and any other
+// (asynq's "default", from a raw client that named no queue), since a task
+// stranded where no worker looks must still show on a dashboard. An error
+// means Redis did not answer.
 func (c *queueCollector) read() ([]prometheus.Metric, error) {
 	// One cheap round trip first: the queues that exist (a queue nobody
 	// has used yet does not), and a Redis that is down costs one timeout
@@ -175,12 +177,10 @@ func (c *queueCollector) read() ([]prometheus.Metric, error) {
 	if err != nil {
 		return nil, err
 	}
+	slices.Sort(queues)
 	var out []prometheus.Metric
-	for _, p := range tasks.Providers() {
-		if !slices.Contains(queues, p.Queue()) {
-			continue
-		}
-		q, err := c.insp.GetQueueInfo(p.Queue())
+	for _, name := range queues {
+		q, err := c.insp.GetQueueInfo(name)
 		if err != nil {
 			return nil, err
 		}
@@ -188,9 +188,9 @@ func (c *queueCollector) read() ([]prometheus.Metric, error) {
 			"pending": q.Pending, "active": q.Active, "scheduled": q.Scheduled,
 			"retry": q.Retry, "archived": q.Archived, "completed": q.Completed,
 		} {
-			out = append(out, prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(n), p.Queue(), state))
+			out = append(out, prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(n), name, state))
 		}
-		out = append(out, prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, q.Latency.Seconds(), p.Queue()))
+		out = append(out, prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, q.Latency.Seconds(), name))
 	}
 	return out, nil
 }

@@ -74,9 +74,17 @@ func TestQueueCollector(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A raw client that forgot the queue strands its task in asynq's
+	// "default", which no worker serves: the gauges show it all the same.
+	if _, err := client.Enqueue(asynq.NewTask("easemob:push.sync", []byte(`{}`))); err != nil {
+		t.Fatal(err)
+	}
 	pending := map[string]string{"queue": "easemob", "state": "pending"}
 	if n, _ := gauge(t, reg, "herald_queue_tasks", pending); n != 2 {
 		t.Errorf("pending = %v, want 2", n)
+	}
+	if n, _ := gauge(t, reg, "herald_queue_tasks", map[string]string{"queue": "default", "state": "pending"}); n != 1 {
+		t.Errorf("pending in the default queue = %v, want 1", n)
 	}
 	// asynq measures the age from when the task became pending; wait
 	// until it shows.
