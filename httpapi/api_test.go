@@ -298,10 +298,21 @@ func TestAPIRoutingErrors(t *testing.T) {
 	}
 }
 
-// The README's curl examples are jobs the API accepts: one of each
-// provider's, scheduled and not.
+// The README's curl examples work as a person running them would see: one
+// job of each provider is accepted and completes at that provider's
+// simulator (the demo's four, on a real Redis), the scheduled one is
+// cancelled, and the bad one is refused naming its field.
 func TestAPIReadmeExamples(t *testing.T) {
-	s := newStack(t, nil)
+	s := newStack(t, func(cfg *worker.Config) {
+		demo, err := worker.StartDemo()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(demo.Close)
+		redisURL := cfg.Redis
+		demo.Configure(cfg) // an account on each provider's simulator
+		cfg.Redis = redisURL
+	})
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -333,6 +344,20 @@ func TestAPIReadmeExamples(t *testing.T) {
 		}
 		if res.status != http.StatusCreated {
 			t.Errorf("README example %s: %d %s", env.Type, res.status, res.body)
+			continue
+		}
+		var receipt struct{ Tasks []struct{ ID string } }
+		if err := json.Unmarshal(res.body, &receipt); err != nil || len(receipt.Tasks) == 0 {
+			t.Fatalf("README example %s: receipt %s", env.Type, res.body)
+		}
+		for _, task := range receipt.Tasks {
+			if strings.Contains(body, `"deliver_in"`) {
+				if del := s.do(t, "DELETE", "/v1/jobs/"+task.ID, ""); del.status != http.StatusNoContent {
+					t.Errorf("cancel the scheduled README example %s: %d %s", env.Type, del.status, del.body)
+				}
+				continue
+			}
+			s.waitState(t, task.ID, "completed")
 		}
 		types[strings.Split(env.Type, ":")[0]] = true
 	}
