@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -171,4 +173,15 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+// CheckBaseURL reports whether raw can be a provider's base URL: http or
+// https with a host. Every client's Config.Validate uses it, so a typo in
+// an account's base_url is caught at start rather than on the first call.
+func CheckBaseURL(provider, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: config: BaseURL %q is not an http(s) URL", provider, raw)
+	}
+	return nil
 }

@@ -77,10 +77,7 @@ func (c Config) Validate() error {
 		return errors.New("dingtalk: config: AgentID must be a positive agent_id")
 	}
 	if c.BaseURL != "" {
-		u, err := url.Parse(c.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("dingtalk: config: BaseURL %q is not an http(s) URL", c.BaseURL)
-		}
+		return providers.CheckBaseURL(Provider, c.BaseURL)
 	}
 	return nil
 }

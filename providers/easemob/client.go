@@ -92,11 +92,7 @@ func (c Config) Validate() error {
 	case c.ClientSecret == "":
 		return missing("ClientSecret")
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("easemob: config: BaseURL %q is not an http(s) URL", c.BaseURL)
-	}
-	return nil
+	return providers.CheckBaseURL(Provider, c.BaseURL)
 }
 
 // Client calls one Easemob app. It is safe for concurrent use.

@@ -94,11 +94,7 @@ func (c Config) Validate() error {
 	case c.AppSecret == "":
 		return missing("AppSecret")
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("enos: config: BaseURL %q is not an http(s) URL", c.BaseURL)
-	}
-	return nil
+	return providers.CheckBaseURL(Provider, c.BaseURL)
 }
 
 // Client calls the EnOS gateway for one application. It is safe for

@@ -94,11 +94,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("feishu: config: %s is required", f.name)
 		}
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("feishu: config: BaseURL %q is not an http(s) URL", c.BaseURL)
-	}
-	return nil
+	return providers.CheckBaseURL(Provider, c.BaseURL)
 }
 
 // Client calls one Feishu helpdesk as one user. It is safe for concurrent
