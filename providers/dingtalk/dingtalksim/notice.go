@@ -300,17 +300,25 @@ func (s *Server) percent(t *task) int {
 	return max(0, int(el*100/s.opts.TaskDuration))
 }
 
-func (s *Server) progress(w http.ResponseWriter, r *http.Request, body []byte) {
+// taskCall reads the {agent_id, task_id} body that getsendprogress and
+// getsendresult share, answering the documented error itself when the body,
+// the agent or the task is wrong.
+func (s *Server) taskCall(w http.ResponseWriter, r *http.Request, body []byte) (*task, int64, bool) {
 	var req taskRequest
 	if err := decode(body, &req); err != nil {
 		fail(w, r, errInvalidParam("body is not the documented JSON object"))
-		return
+		return nil, 0, false
 	}
-	agent, okAgent := s.agent(w, r, req.AgentID)
-	if !okAgent {
-		return
+	agent, valid := s.agent(w, r, req.AgentID)
+	if !valid {
+		return nil, 0, false
 	}
 	t, found := s.lookup(w, r, "task_id", req.TaskID)
+	return t, agent, found
+}
+
+func (s *Server) progress(w http.ResponseWriter, r *http.Request, body []byte) {
+	t, agent, found := s.taskCall(w, r, body)
 	if !found {
 		return
 	}
@@ -327,16 +335,7 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request, body []byte) {
 }
 
 func (s *Server) result(w http.ResponseWriter, r *http.Request, body []byte) {
-	var req taskRequest
-	if err := decode(body, &req); err != nil {
-		fail(w, r, errInvalidParam("body is not the documented JSON object"))
-		return
-	}
-	agent, okAgent := s.agent(w, r, req.AgentID)
-	if !okAgent {
-		return
-	}
-	t, found := s.lookup(w, r, "task_id", req.TaskID)
+	t, agent, found := s.taskCall(w, r, body)
 	if !found {
 		return
 	}
