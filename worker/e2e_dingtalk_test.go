@@ -231,6 +231,9 @@ func TestEndToEndDingTalkSendJobReferences(t *testing.T) {
 		t.Fatalf("recall archived with %q", st.LastError)
 	}
 
+	// The earlier send's tracking must be over, or its next progress check
+	// could take the fault meant for this one.
+	waitTracking(t, s.producer, later, tasks.TrackingDone, s.logs)
 	s.dt.Inject(simkit.Fault{Kind: simkit.FaultStatus, Endpoint: dingtalksim.Progress, Count: 1, Status: 200,
 		Body: `{"errcode":60011,"errmsg":"no permission"}`})
 	gone := s.enqueue(t, &tasks.DingTalkSend{UseridList: "u2", Msg: dtText("gone")}).IDs()[0]
