@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-dispatch/herald/internal/pipescript"
 )
 
 // An Outcome is how a task ended for good.
@@ -184,11 +186,35 @@ func (l EventLog) Record(ctx context.Context, ev Event, enqueueID string, attemp
 	if l.Off() {
 		return false, nil
 	}
+	keys, args, err := l.recordArgs(ev, enqueueID, attempt)
+	if err != nil {
+		return false, err
+	}
+	return recorded(ev, recordScript.Run(ctx, l.RDB, keys, args...).Err())
+}
+
+// RecordIn is Record queued on pipe, so a worker records a delivery's
+// event in the same round trip as its other writes. The returned func
+// reports, once pipe has run, what Record would have.
+func (l EventLog) RecordIn(ctx context.Context, pipe redis.Pipeliner, ev Event, enqueueID string, attempt int) func() (bool, error) {
+	if l.Off() {
+		return func() (bool, error) { return false, nil }
+	}
+	keys, args, err := l.recordArgs(ev, enqueueID, attempt)
+	if err != nil {
+		return func() (bool, error) { return false, err }
+	}
+	q := pipescript.Queue(ctx, pipe, l.RDB, recordScript, keys, args...)
+	return func() (bool, error) { return recorded(ev, q.Result(ctx).Err()) }
+}
+
+// recordArgs are recordScript's keys and arguments for ev.
+func (l EventLog) recordArgs(ev Event, enqueueID string, attempt int) ([]string, []any, error) {
 	ev.ID = ""
 	ev.At = ev.At.UTC()
 	b, err := json.Marshal(ev)
 	if err != nil {
-		return false, fmt.Errorf("tasks: encode event: %w", err)
+		return nil, nil, fmt.Errorf("tasks: encode event: %w", err)
 	}
 	mark := string(ev.Outcome)
 	if ev.Outcome == Archived {
@@ -207,7 +233,12 @@ func (l EventLog) Record(ctx context.Context, ev Event, enqueueID string, attemp
 		replaceable = archivedMark(attempt)
 	}
 	keys := []string{l.onceKey(ev.TaskID, enqueueID), l.stream()}
-	err = recordScript.Run(ctx, l.RDB, keys, mark, remember.Milliseconds(), maxLen, b, replaceable).Err()
+	return keys, []any{mark, remember.Milliseconds(), maxLen, b, replaceable}, nil
+}
+
+// recorded reads recordScript's reply: nil when the task had an outcome
+// already.
+func recorded(ev Event, err error) (bool, error) {
 	switch {
 	case errors.Is(err, redis.Nil):
 		return false, nil

@@ -77,33 +77,50 @@ func errCircuitOpen(info *taskInfo, wait time.Duration) error {
 
 const codeCircuitOpen = "herald_circuit_open"
 
+// passage is what the circuit said before a call.
+type passage struct {
+	// probe: the circuit is open and this call is the one let through to
+	// test it.
+	probe bool
+	// clean: the circuit was closed with no failures counted, so a success
+	// has nothing to reset (see recordIn).
+	clean bool
+}
+
 // allow asks the account's circuit before a call, queued on pipe with the
 // job's limit decisions; the answer is the returned func's once pipe has
-// run. probe is true when the
-// circuit is open and this call is the one allowed through to test it. An
-// error from Redis lets the call go: the breaker protects the provider,
-// and the limits still hold.
-func (c *circuits) allow(ctx context.Context, pipe redis.Pipeliner, info *taskInfo) func() (probe bool, err error) {
+// run. A closed circuit is read with a plain HMGET, which is all a job pays
+// while the account is healthy; only an open one runs the script, which
+// elects the probe. An error from Redis lets the call go: the breaker
+// protects the provider, and the limits still hold.
+func (c *circuits) allow(ctx context.Context, pipe redis.Pipeliner, info *taskInfo) func() (passage, error) {
 	if c == nil || c.cfg.Disabled {
-		return func() (bool, error) { return false, nil }
+		return func() (passage, error) { return passage{clean: true}, nil }
 	}
-	q := pipescript.Queue(ctx, pipe, c.rdb, c.script, []string{circuitKey(info.provider, info.account)},
-		"check", c.cfg.Failures, c.cfg.Probe.D().Microseconds())
-	return func() (bool, error) {
-		v, err := q.Result(ctx).Int64Slice()
-		if err != nil || len(v) == 0 {
-			return false, nil
+	key := circuitKey(info.provider, info.account)
+	state := pipe.HMGet(ctx, key, "state", "fails")
+	return func() (passage, error) {
+		v, err := state.Result()
+		if err != nil || len(v) < 2 {
+			return passage{}, nil
 		}
-		switch v[0] {
+		if v[0] != "open" {
+			return passage{clean: v[1] == nil}, nil
+		}
+		w, err := c.run(ctx, info, "check")
+		if err != nil || len(w) == 0 {
+			return passage{}, nil
+		}
+		switch w[0] {
 		case 1:
 			info.log.Info().Msg("circuit open: probing the account with this job")
-			return true, nil
+			return passage{probe: true}, nil
 		case 2:
-			wait := time.Duration(v[1]) * time.Microsecond
+			wait := time.Duration(w[1]) * time.Microsecond
 			c.metrics.circuit(info.provider, info.account, true)
-			return false, errCircuitOpen(info, wait+time.Duration(len(info.id)%10)*time.Millisecond)
+			return passage{}, errCircuitOpen(info, wait+time.Duration(len(info.id)%10)*time.Millisecond)
 		}
-		return false, nil
+		return passage{}, nil
 	}
 }
 
@@ -112,9 +129,14 @@ func (c *circuits) allow(ctx context.Context, pipe redis.Pipeliner, info *taskIn
 // errCircuitOpen so the job keeps its retries. It is queued on pipe, to go
 // with the call's settles; the returned func takes the call's error as the
 // limits left it.
-func (c *circuits) recordIn(ctx context.Context, pipe redis.Pipeliner, info *taskInfo, callErr error) func(error) error {
+//
+// A success on a clean circuit writes nothing: there is no streak to end.
+// A failure another replica counts between this call's check and its
+// answer then stays counted, so a streak may span a success that started
+// before it; in an outage that is the right call anyway.
+func (c *circuits) recordIn(ctx context.Context, pipe redis.Pipeliner, info *taskInfo, pass passage, callErr error) func(error) error {
 	op := circuitOp(callErr)
-	if c == nil || c.cfg.Disabled || op == "" {
+	if c == nil || c.cfg.Disabled || op == "" || (op == "ok" && pass.clean) {
 		return func(err error) error { return err }
 	}
 	q := pipescript.Queue(context.WithoutCancel(ctx), pipe, c.rdb, c.script, []string{circuitKey(info.provider, info.account)},

@@ -58,6 +58,9 @@ type dispatcher struct {
 	// worker names this process in attempt records: host and pid.
 	worker  string
 	metrics *Metrics
+	// events records a delivery's outcome event with its other records
+	// (nil: the middleware records every outcome).
+	events *outcomes
 }
 
 func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
@@ -143,22 +146,50 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 // try makes one call: circuit, limits, attempt record, the call, and its
 // records. The result is the provider's, encoded, and is what the
 // delivered-marker holds.
+//
+// A job whose limits are not binding costs two round trips besides
+// asynq's: one before the call (circuit, limits and attempt record) and
+// one after it (delivery record, result, settles and, when delivered, the
+// outcome event).
 func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, keys *recordKeys, owner string, lastChance bool) (any, []byte, error) {
-	// The circuit and the limits are asked in one round trip; while the
-	// limits are not binding that is all they cost.
+	// Tracked before its attempt record is written, so a stopping worker
+	// either waits for the call or refuses it before it begins.
+	c := &call{keys: keys, owner: owner}
+	if !d.inflight.add(c) {
+		return nil, nil, fmt.Errorf("worker stopping; call not made: %w", context.Canceled)
+	}
+	defer d.inflight.remove(c)
+
 	pipe := d.limiter.rdb.Pipeline()
 	allowed := d.circuits.allow(ctx, pipe, info)
 	atOnce := d.limiter.admitAtOnce(ctx, pipe, info.provider, actionOf(info.typ), acct.limits)
+	begin := func() (begun, error) { return begun{}, nil }
+	if keys != nil {
+		begin = d.records.beginIn(ctx, pipe, *keys, owner, d.worker, info.attempt, attemptLease, d.policy(info.typ))
+	}
 	if pipe.Len() > 0 {
 		_, _ = pipe.Exec(ctx) // each answer's error is read below
 	}
-	probe, err := allowed()
+	pass, circuitErr := allowed()
 	permit, admitted := atOnce()
-	if err != nil {
+	b, err := d.begun(info, begin)
+	if err == nil {
+		err = circuitErr
+	}
+	// clear ends the attempt record this call began without calling: the
+	// provider was not asked. A begin that failed may still run when Redis
+	// catches up, so it is cleared too.
+	clear := func() {
+		if keys != nil && (b.owns() || err != nil && b.status == beginFirst) {
+			d.inflight.retry("attempt_clear", func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, "clear") })
+		}
+	}
+	if err != nil || !b.owns() {
 		if admitted {
 			permit.release(ctx)
 		}
-		return nil, nil, err
+		clear()
+		return nil, b.result, err
 	}
 	if !admitted {
 		maxWait := d.limiter.maxWait
@@ -166,42 +197,16 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 			maxWait = max(maxWait, time.Until(deadline))
 		}
 		if permit, err = d.limiter.admit(ctx, info.provider, actionOf(info.typ), acct.limits, maxWait); err != nil {
+			clear()
 			return nil, nil, err
 		}
 	}
-	// Tracked before its attempt record is written, so a stopping worker
-	// either waits for the call or refuses it before it begins.
-	c := &call{keys: keys, owner: owner}
-	for i, l := range permit.leases {
-		c.leases = append(c.leases, heldLease{lease: l, d: permit.lease[i]})
-	}
-	if !d.inflight.add(c) {
-		permit.release(ctx)
-		return nil, nil, fmt.Errorf("worker stopping; call not made: %w", context.Canceled)
-	}
-	defer d.inflight.remove(c)
-	clear := func() {
-		d.inflight.retry("attempt_clear", func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, "clear") })
-	}
-	if keys != nil {
-		b, err := d.begin(ctx, info, *keys, owner)
-		if err != nil && b.status == beginFirst {
-			// A begin that timed out may still run when Redis catches up:
-			// take back our attempt, the call was not made.
-			clear()
-		}
-		if err != nil || b.status == beginDelivered {
-			permit.release(ctx)
-			return nil, b.result, err
-		}
-	}
+	d.inflight.hold(c, permit)
 	// The task's context ends when asynq hands the task back (shutdown
 	// timeout, lost lease): from then on another worker may run it, so a
 	// call not yet sent is not sent.
 	if err := ctx.Err(); err != nil {
-		if keys != nil {
-			clear()
-		}
+		clear()
 		permit.release(ctx)
 		return nil, nil, fmt.Errorf("task handed back before the call; not sent: %w", err)
 	}
@@ -215,6 +220,7 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	// one that fails there is written again below until Redis answers.
 	var out []byte
 	var recorded func() error
+	var event func() (bool, error)
 	pipe = d.limiter.rdb.Pipeline()
 	if callErr == nil {
 		var merr error
@@ -229,6 +235,8 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 				pipe.HSet(context.WithoutCancel(ctx), asynqTaskKeyPrefix(q)+info.id, "result", out)
 				info.resultStored = true
 			}
+			info.result = out
+			event = d.events.deliveredIn(context.WithoutCancel(ctx), pipe, info)
 		}
 	}
 	op := "clear"
@@ -238,7 +246,7 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	if callErr != nil && keys != nil {
 		recorded = d.records.endIn(context.WithoutCancel(ctx), pipe, *keys, owner, op)
 	}
-	circuit := d.circuits.recordIn(ctx, pipe, info, callErr)
+	circuit := d.circuits.recordIn(ctx, pipe, info, pass, callErr)
 	err = d.limiter.settle(ctx, pipe, info, acct, job, permit, callErr)
 	err = circuit(err)
 	if callErr == nil {
@@ -247,7 +255,13 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 		if keys != nil && recorded() != nil && !d.inflight.retry("delivered", func(ctx context.Context) error { return d.records.done(ctx, *keys, owner, out) }) {
 			info.log.Error().Msg("delivered, but the delivered-marker could not be written before the worker stopped: a retry finds this call in doubt")
 		}
-		if probe {
+		if event != nil {
+			// One that failed is recorded again, with retries, as the
+			// task's outcome (see outcomes.record).
+			_, eerr := event()
+			info.eventRecorded = eerr == nil
+		}
+		if pass.probe {
 			info.log.Info().Msg("probe delivered")
 		}
 		return res, out, nil
@@ -258,12 +272,13 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	return nil, nil, err
 }
 
-// begin records the call about to go, and deals with what an earlier call
-// left: a running call elsewhere (wait), one in doubt (the policy), one
-// held and run again by an operator (go).
-func (d *dispatcher) begin(ctx context.Context, info *taskInfo, keys recordKeys, owner string) (begun, error) {
-	policy := d.policy(info.typ)
-	b, err := d.records.begin(ctx, keys, owner, d.worker, info.attempt, attemptLease, policy)
+// begun reads the attempt record's begin and deals with what an earlier
+// call left: delivered (return its result), a running call elsewhere
+// (wait), one in doubt (the policy), one held and run again by an operator
+// (go). It returns an error for every status but those that go (see
+// begun.owns) and delivered.
+func (d *dispatcher) begun(info *taskInfo, begin func() (begun, error)) (begun, error) {
+	b, err := begin()
 	if err != nil {
 		return b, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-dispatch/herald/providers"
 	"github.com/herald-dispatch/herald/tasks"
@@ -137,7 +138,7 @@ const recordTimeout = 5 * time.Second
 // when the retries are used up, as verdict decided). A failure to record
 // is retried briefly and then logged: the task's own outcome stands.
 func (o *outcomes) record(ctx context.Context, ti *taskInfo, verdict string, err error) {
-	if o == nil || o.log.Off() || ti.typ == dingTalkTrackType {
+	if o == nil || o.log.Off() || ti.typ == dingTalkTrackType || ti.eventRecorded {
 		// A DingTalk tracking check is Herald's own follow-up of a send
 		// whose outcome (delivered: DingTalk took it) is recorded already;
 		// how the send went is in its Status.Tracking.
@@ -152,13 +153,7 @@ func (o *outcomes) record(ctx context.Context, ti *taskInfo, verdict string, err
 		}
 		return
 	}
-	ev := tasks.Event{
-		Outcome: tasks.Outcome(verdict), TaskID: ti.id, Type: ti.typ, Queue: string(ti.provider),
-		Account: ti.account, Attempts: ti.attempt + 1, At: o.now(),
-	}
-	if ev.Queue == "" { // a type no provider owns: the queue it came from
-		ev.Queue, _ = asynq.GetQueueName(ctx)
-	}
+	ev := o.event(ctx, ti, tasks.Outcome(verdict))
 	if verdict == "delivered" {
 		ev.Result = ti.result
 	} else {
@@ -172,6 +167,32 @@ func (o *outcomes) record(ctx context.Context, ti *taskInfo, verdict string, err
 	if err := backoff.Retry(op, b); err != nil {
 		ti.log.Error().Err(err).Str("outcome", verdict).Msg("outcome event not recorded")
 	}
+}
+
+// deliveredIn queues on pipe the delivered event of the attempt in ti,
+// which has its result, with the call's other records. The returned func
+// reports, once pipe has run, whether it was recorded (or had been
+// before); nil when events are off.
+func (o *outcomes) deliveredIn(ctx context.Context, pipe redis.Pipeliner, ti *taskInfo) func() (bool, error) {
+	if o == nil || o.log.Off() {
+		return nil
+	}
+	ev := o.event(ctx, ti, tasks.Delivered)
+	ev.Result = ti.result
+	return o.log.RecordIn(ctx, pipe, ev, ti.enqueueID, ti.attempt)
+}
+
+// event is the outcome event of the attempt in ti, without its result or
+// reason.
+func (o *outcomes) event(ctx context.Context, ti *taskInfo, outcome tasks.Outcome) tasks.Event {
+	ev := tasks.Event{
+		Outcome: outcome, TaskID: ti.id, Type: ti.typ, Queue: string(ti.provider),
+		Account: ti.account, Attempts: ti.attempt + 1, At: o.now(),
+	}
+	if ev.Queue == "" { // a type no provider owns: the queue it came from
+		ev.Queue, _ = asynq.GetQueueName(ctx)
+	}
+	return ev
 }
 
 // archiveReason words why a task was archived, without asynq's marker.

@@ -84,6 +84,15 @@ func (f *inflight) add(c *call) bool {
 	return true
 }
 
+// hold adds the slots of c's permit to what the heartbeat renews.
+func (f *inflight) hold(c *call, pm permit) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, l := range pm.leases {
+		c.leases = append(c.leases, heldLease{lease: l, d: pm.lease[i]})
+	}
+}
+
 func (f *inflight) remove(c *call) {
 	f.mu.Lock()
 	delete(f.calls, c)

@@ -76,15 +76,24 @@ type begun struct {
 	attempt string
 }
 
-// begin records that a call is about to go, unless the task is delivered,
-// another call of it is running, or an earlier call is in doubt and the
-// policy holds it.
-func (r records) begin(ctx context.Context, k recordKeys, owner, worker string, retry int, lease time.Duration, policy InDoubtPolicy) (begun, error) {
-	v, err := r.script.Run(ctx, r.rdb, []string{k.marker, k.attempt},
-		"begin", owner, worker, retry, lease.Microseconds(), string(policy), r.ttl.Milliseconds()).Slice()
-	if err != nil {
-		return begun{}, fmt.Errorf("attempt record: %w", err)
+// beginIn queues on pipe the record that a call is about to go, unless the
+// task is delivered, another call of it is running, or an earlier call is
+// in doubt and the policy holds it. The returned func reads the answer
+// once pipe has run.
+func (r records) beginIn(ctx context.Context, pipe redis.Pipeliner, k recordKeys, owner, worker string, retry int, lease time.Duration, policy InDoubtPolicy) func() (begun, error) {
+	q := pipescript.Queue(ctx, pipe, r.rdb, r.script, []string{k.marker, k.attempt},
+		"begin", owner, worker, retry, lease.Microseconds(), string(policy), r.ttl.Milliseconds())
+	return func() (begun, error) {
+		v, err := q.Result(ctx).Slice()
+		if err != nil {
+			return begun{}, fmt.Errorf("attempt record: %w", err)
+		}
+		return readBegun(v), nil
 	}
+}
+
+// readBegun decodes the begin op's reply (see attempt.lua).
+func readBegun(v []any) begun {
 	status, _ := v[0].(int64)
 	b := begun{status: beginStatus(status)}
 	str := func(i int) string {
@@ -105,7 +114,13 @@ func (r records) begin(ctx context.Context, k recordKeys, owner, worker string, 
 		b.started = time.UnixMicro(us).UTC()
 		b.worker, b.attempt = str(2), str(3)
 	}
-	return b, nil
+	return b
+}
+
+// owns reports whether begin left the attempt record to this call: it
+// goes, and must end the record (done, clear or doubt) whatever happens.
+func (b begun) owns() bool {
+	return b.status == beginFirst || b.status == beginReleased || b.status == beginResend
 }
 
 // renew extends a running call's attempt lease.

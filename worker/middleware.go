@@ -41,6 +41,9 @@ type taskInfo struct {
 	// resultStored: the dispatcher wrote result to the task with the
 	// call's other records, in one round trip.
 	resultStored bool
+	// eventRecorded: the dispatcher recorded the delivered event with the
+	// call's other records.
+	eventRecorded bool
 }
 
 type taskInfoKey struct{}

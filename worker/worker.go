@@ -103,6 +103,7 @@ func (w *Worker) Handler() asynq.Handler {
 	host, _ := os.Hostname()
 	lim := newLimiter(w.rdb, w.cfg.Limiter, w.metrics)
 	lim.inflight = w.inflight
+	events := &outcomes{log: w.eventLog(), now: time.Now}
 	d := &dispatcher{
 		accounts: w.accounts,
 		records:  w.records,
@@ -112,9 +113,10 @@ func (w *Worker) Handler() asynq.Handler {
 		policy:   w.cfg.inDoubtPolicy,
 		worker:   fmt.Sprintf("%s:%d", host, os.Getpid()),
 		metrics:  w.metrics,
+		events:   events,
 	}
 	return chain(dingTalkTracking(d),
-		withTaskInfo(w.log, w.metrics, &outcomes{log: w.eventLog(), now: time.Now}),
+		withTaskInfo(w.log, w.metrics, events),
 		notBefore(time.Now),
 	)
 }
