@@ -18,6 +18,9 @@ type dispatchResult struct {
 	tripsPerJob float64
 	cmdsPerJob  float64
 	cpuPerJob   time.Duration // Redis server CPU
+	// procPerJob is this process's CPU (user+sys): the server under test
+	// and the in-process simulator, which costs every variant alike.
+	procPerJob time.Duration
 }
 
 // dispatch enqueues n jobs while no server runs, then starts the variant's
@@ -43,6 +46,7 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispa
 		return dispatchResult{}, err
 	}
 	trips.n.Store(0)
+	cpu0 := processCPU()
 	start := time.Now()
 	stop, err := v.start(rdb, e.url, concurrency)
 	if err != nil {
@@ -66,6 +70,7 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispa
 		return dispatchResult{}, err
 	}
 	tripsN := trips.n.Load()
+	proc := processCPU() - cpu0
 	stop()
 	stop = nil
 	d := after.sub(before)
@@ -75,6 +80,7 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispa
 		tripsPerJob: float64(tripsN) / float64(n),
 		cmdsPerJob:  float64(d.commands) / float64(n),
 		cpuPerJob:   time.Duration(d.cpuMicros) * time.Microsecond / time.Duration(n),
+		procPerJob:  proc / time.Duration(n),
 	}, nil
 }
 

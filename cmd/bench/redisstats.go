@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -80,4 +82,13 @@ func (s serverStats) sub(o serverStats) serverStats {
 // resetStats zeroes the command counts.
 func resetStats(ctx context.Context, c *redis.Client) error {
 	return c.ConfigResetStat(ctx).Err()
+}
+
+// processCPU is the CPU time this process has used, user plus system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -70,6 +70,9 @@ func (r report) print(out io.Writer) {
 	cpu := med(func(d dispatchResult) float64 { return float64(d.cpuPerJob.Microseconds()) })
 	row("Redis server CPU µs / job", fmt.Sprintf("%.0f", cpu[0]), fmt.Sprintf("%.0f", cpu[1]), fmt.Sprintf("%.0f", cpu[2]))
 	row("  ratio to bare", "1.00", fmt.Sprintf("%.2f", cpu[1]/cpu[0]), fmt.Sprintf("%.2f", cpu[2]/cpu[0]))
+	proc := med(func(d dispatchResult) float64 { return float64(d.procPerJob.Microseconds()) })
+	row("bench process CPU µs / job", fmt.Sprintf("%.0f", proc[0]), fmt.Sprintf("%.0f", proc[1]), fmt.Sprintf("%.0f", proc[2]))
+	row("  (server + simulator) ratio", "1.00", fmt.Sprintf("%.2f", proc[1]/proc[0]), fmt.Sprintf("%.2f", proc[2]/proc[0]))
 	tw.Flush()
 	fmt.Fprintln(out)
 
