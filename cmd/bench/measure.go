@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,7 +49,11 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispa
 	trips.n.Store(0)
 	cpu0 := processCPU()
 	start := time.Now()
-	stop, err := v.start(rdb, e.url, concurrency)
+	// Labelled so a -cpuprofile can be split by variant (go tool pprof
+	// -tagfocus variant=...): the server's goroutines inherit the label,
+	// the simulator's do not.
+	var stop func()
+	pprof.Do(ctx, pprof.Labels("variant", v.name), func(context.Context) { stop, err = v.start(rdb, e.url, concurrency) })
 	if err != nil {
 		return dispatchResult{}, err
 	}
