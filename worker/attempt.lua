@@ -18,15 +18,19 @@
 -- done   ARGV owner, result, ttl ms -> 1 (the marker is written whoever owns the attempt)
 -- clear  ARGV owner                 -> 1 cleared (the provider answered: it did not act)
 -- doubt  ARGV owner                 -> 1 (no reply: the next call is in doubt at once)
-local t = redis.call('TIME')
-local now = t[1] * 1000000 + t[2]
 local op = ARGV[1]
+-- Only begin and renew read the clock; a job's done goes without.
+local function clock()
+  local t = redis.call('TIME')
+  return t[1] * 1000000 + t[2]
+end
 
 if op == 'begin' then
   local res = redis.call('GET', KEYS[1])
   if res then
     return {1, res}
   end
+  local now = clock()
   local a = redis.call('HMGET', KEYS[2], 'owner', 'until', 'held', 'started', 'worker', 'attempt')
   local status = 0
   if a[1] and a[1] ~= ARGV[2] then
@@ -43,7 +47,10 @@ if op == 'begin' then
       status = 5
     end
   end
-  redis.call('DEL', KEYS[2])
+  if a[1] or a[3] then
+    -- An earlier record's other fields (held) must not carry over.
+    redis.call('DEL', KEYS[2])
+  end
   redis.call('HSET', KEYS[2], 'owner', ARGV[2], 'worker', ARGV[3], 'attempt', ARGV[4],
     'started', now, 'until', now + tonumber(ARGV[5]))
   redis.call('PEXPIRE', KEYS[2], ARGV[7])
@@ -58,7 +65,7 @@ if op == 'renew' then
   if not mine then
     return 0
   end
-  redis.call('HSET', KEYS[2], 'until', now + tonumber(ARGV[3]))
+  redis.call('HSET', KEYS[2], 'until', clock() + tonumber(ARGV[3]))
   return 1
 end
 if op == 'done' then
