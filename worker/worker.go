@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -33,7 +34,8 @@ type Worker struct {
 	accounts Accounts
 	registry *prometheus.Registry
 	metrics  *Metrics
-	srv      *asynq.Server
+	// srvs share the worker's concurrency (see splitConcurrency).
+	srvs     []*asynq.Server
 	insp     *asynq.Inspector
 	sched    *scheduler // nil: scheduled jobs wait for asynq's whole-second forwarder
 	records  records
@@ -75,25 +77,27 @@ func New(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*Worker, er
 	}
 	w.sched = &scheduler{rdb: rdb, queues: sortedKeys(queues), tick: schedulerTick,
 		log: log.With().Str("component", "scheduler").Logger()}
-	w.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:              cfg.Concurrency,
-		Queues:                   queues,
-		ShutdownTimeout:          cfg.ShutdownTimeout.D(),
-		DelayedTaskCheckInterval: cfg.PollInterval.D(),
-		// The scheduler moves a due job to its queue within a tick; an idle
-		// worker that looked at its queues only every poll_interval would
-		// undo that precision.
-		TaskCheckInterval: min(cfg.PollInterval.D(), schedulerTick),
-		RetryDelayFunc:    cfg.Retry.retryDelay,
-		IsFailure:         isFailure,
-		Logger:            asynqLogger{log.With().Str("component", "asynq").Logger()},
-		LogLevel:          asynqLevel,
-		HealthCheckFunc: func(err error) {
-			if err != nil {
-				log.Error().Err(err).Msg("redis health check failed")
-			}
-		},
-	})
+	for _, n := range splitConcurrency(cfg.Concurrency) {
+		w.srvs = append(w.srvs, asynq.NewServerFromRedisClient(rdb, asynq.Config{
+			Concurrency:              n,
+			Queues:                   queues,
+			ShutdownTimeout:          cfg.ShutdownTimeout.D(),
+			DelayedTaskCheckInterval: cfg.PollInterval.D(),
+			// The scheduler moves a due job to its queue within a tick; an
+			// idle worker that looked at its queues only every
+			// poll_interval would undo that precision.
+			TaskCheckInterval: min(cfg.PollInterval.D(), schedulerTick),
+			RetryDelayFunc:    cfg.Retry.retryDelay,
+			IsFailure:         isFailure,
+			Logger:            asynqLogger{log.With().Str("component", "asynq").Logger()},
+			LogLevel:          asynqLevel,
+			HealthCheckFunc: func(err error) {
+				if err != nil {
+					log.Error().Err(err).Msg("redis health check failed")
+				}
+			},
+		}))
+	}
 	return w, nil
 }
 
@@ -159,11 +163,17 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopAPI()
-	if err := w.srv.Start(w.Handler()); err != nil {
-		if admin != nil {
-			admin.Close()
+	h := w.Handler()
+	for i, srv := range w.srvs {
+		if err := srv.Start(h); err != nil {
+			for _, started := range w.srvs[:i] {
+				started.Shutdown()
+			}
+			if admin != nil {
+				admin.Close()
+			}
+			return fmt.Errorf("start worker: %w", err)
 		}
-		return fmt.Errorf("start worker: %w", err)
 	}
 	w.log.Info().Int("concurrency", w.cfg.Concurrency).Msg("worker started")
 	schedCtx, stopSched := context.WithCancel(ctx)
@@ -183,7 +193,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info().Dur("shutdown_timeout", w.cfg.ShutdownTimeout.D()).Msg("shutting down: no new jobs; waiting for running ones")
 	stopSched()
 	<-schedDone
-	w.srv.Shutdown()
+	var stopping sync.WaitGroup
+	for _, srv := range w.srvs {
+		stopping.Go(srv.Shutdown)
+	}
+	stopping.Wait()
 	// asynq has handed back the jobs still running after its shutdown
 	// timeout, but a call already sent is still out: let it end and write
 	// its delivery record, or a retry would send it again (it finds the
