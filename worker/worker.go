@@ -25,7 +25,7 @@ import (
 	"github.com/herald-dispatch/herald/ratelimit"
 )
 
-// Worker is one worker process: an asynq server over the provider queues
+// Worker is one worker process: asynq servers over the provider queues
 // and the admin HTTP server.
 type Worker struct {
 	cfg      Config
