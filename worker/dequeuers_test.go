@@ -16,6 +16,8 @@ func TestSplitConcurrency(t *testing.T) {
 		{20, []int{10, 10}},
 		{25, []int{13, 12}},
 		{31, []int{11, 10, 10}},
+		{1000, []int{250, 250, 250, 250}},
+		{1001, []int{251, 250, 250, 250}},
 	} {
 		got := splitConcurrency(tc.n)
 		if !slices.Equal(got, tc.want) {
