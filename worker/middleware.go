@@ -62,7 +62,6 @@ func taskInfoFrom(ctx context.Context) *taskInfo {
 func withTaskInfo(base zerolog.Logger, m *Metrics, events *outcomes) Middleware {
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-			growStack()
 			id, _ := asynq.GetTaskID(ctx)
 			attempt, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
