@@ -959,6 +959,21 @@ func BenchmarkEnqueue(b *testing.B) {
 			}
 		})
 	}
+	// What a user would pick instead: asynq's own client adding the same
+	// payload, unchecked, to the same queue.
+	b.Run("asynq.Client", func(b *testing.B) {
+		c := asynq.NewClientFromRedisClient(redisSrv.Client(b))
+		payload, err := json.Marshal(pushSingle("u1", "u2"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		for b.Loop() {
+			if _, err := c.EnqueueContext(ctx, asynq.NewTask(tasks.TypeEasemobPushSingle, payload), asynq.Queue("easemob")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkStatus(b *testing.B) {

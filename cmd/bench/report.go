@@ -79,8 +79,14 @@ func (r report) print(out io.Writer) {
 	tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
 	row = func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
 	ec, ep := median(r.enqueue[0]), median(r.enqueue[1])
-	row("", "asynq.Client", "tasks.Producer", "ratio")
-	row(fmt.Sprintf("enqueue/s (median of %d × %d, 4 goroutines)", o.rounds, o.enqueue), fmt.Sprintf("%.0f", ec), fmt.Sprintf("%.0f", ep), fmt.Sprintf("%.2f", ep/ec))
+	ratios := make([]float64, len(r.enqueue[0]))
+	for i := range ratios {
+		ratios[i] = r.enqueue[1][i] / r.enqueue[0][i]
+	}
+	row("", "asynq.Client", "tasks.Producer", "ratio (median of pairs)")
+	row(fmt.Sprintf("enqueue/s (median of %d pairs × %d, 4 goroutines)", len(ratios), o.enqueue), fmt.Sprintf("%.0f", ec), fmt.Sprintf("%.0f", ep), fmt.Sprintf("%.2f", median(ratios)))
+	slices.Sort(ratios)
+	row("  pair ratios, lowest and highest", "", "", fmt.Sprintf("%.2f %.2f", ratios[0], ratios[len(ratios)-1]))
 	tw.Flush()
 	fmt.Fprintln(out)
 
