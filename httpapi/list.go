@@ -37,12 +37,8 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, &apiError{Code: codeInvalidRequest, Field: field, Rule: rule, Message: field + ": " + rule})
 	}
 	queue := r.PathValue("queue")
-	known := false
-	for _, p := range tasks.Providers() {
-		known = known || p.Queue() == queue
-	}
-	if !known {
-		writeError(w, http.StatusNotFound, &apiError{Code: codeNotFound, Field: "queue", Rule: "must be a provider queue: feishu, easemob, dingtalk or enos", Message: "no queue " + strconv.Quote(queue)})
+	if _, known := tasks.ProviderOfQueue(queue); !known {
+		writeError(w, http.StatusNotFound, &apiError{Code: codeNotFound, Field: "queue", Rule: "must be a provider (feishu, easemob, dingtalk or enos) or one of its shards (easemob.7)", Message: "no queue " + strconv.Quote(queue)})
 		return
 	}
 	q := r.URL.Query()

@@ -47,6 +47,11 @@ func WithEvents(stream string) ProducerOption {
 // state, one of ListStates ("" is pending), each as Status reports it.
 // Tasks in pending, active and retry come in asynq's order; scheduled by
 // due time; archived and completed most recent last.
+//
+// queue is a provider's name ("easemob") for all its jobs, or one shard's
+// queue ("easemob.7"). A provider spread over shards (WithShards) is
+// listed shard after shard, each in the order above; its shards are the
+// producer's and any other of the provider's queues Redis holds.
 func (p *Producer) List(ctx context.Context, queue, state string, page, size int) (*TaskList, error) {
 	if p.err != nil {
 		return nil, p.err
@@ -70,44 +75,108 @@ func (p *Producer) List(ctx context.Context, queue, state string, page, size int
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	list := &TaskList{Queue: queue, State: state, Page: page, Size: size, Tasks: []*Status{}}
-	opts := []asynq.ListOption{asynq.Page(page), asynq.PageSize(size)}
-	var infos []*asynq.TaskInfo
-	var err error
-	switch state {
-	case "scheduled":
-		infos, err = p.inspector.ListScheduledTasks(queue, opts...)
-	case "retry":
-		infos, err = p.inspector.ListRetryTasks(queue, opts...)
-	case "archived":
-		infos, err = p.inspector.ListArchivedTasks(queue, opts...)
-	case "completed":
-		infos, err = p.inspector.ListCompletedTasks(queue, opts...)
-	case "active":
-		infos, err = p.inspector.ListActiveTasks(queue, opts...)
-	default:
-		infos, err = p.inspector.ListPendingTasks(queue, opts...)
-	}
-	if errors.Is(err, asynq.ErrQueueNotFound) {
-		return list, nil // no task has been in the queue yet
-	}
+	queues, err := p.listedQueues(queue)
 	if err != nil {
-		return nil, fmt.Errorf("tasks: list %s tasks in queue %q: %w", state, queue, err)
+		return nil, err
 	}
-	if qi, err := p.inspector.GetQueueInfo(queue); err == nil {
-		list.Total = map[string]int{
-			"pending": qi.Pending, "scheduled": qi.Scheduled, "retry": qi.Retry,
-			"archived": qi.Archived, "completed": qi.Completed, "active": qi.Active,
-		}[state]
-	}
-	for _, info := range infos {
-		st := statusOf(info)
-		if st.Tracking, err = trackingOf(ctx, p.rdb, info); err != nil {
-			return nil, fmt.Errorf("tasks: tracking of %q: %w", info.ID, err)
+	list := &TaskList{Queue: queue, State: state, Page: page, Size: size, Tasks: []*Status{}}
+	skip := (page - 1) * size
+	for _, q := range queues {
+		n, err := p.count(q, state)
+		if err != nil {
+			return nil, err
 		}
-		list.Tasks = append(list.Tasks, st)
+		list.Total += n
+		if skip >= n || len(list.Tasks) == size {
+			skip -= min(skip, n)
+			continue
+		}
+		infos, err := p.slice(q, state, skip, size-len(list.Tasks))
+		if err != nil {
+			return nil, err
+		}
+		skip = 0
+		for _, info := range infos {
+			st := statusOf(info)
+			if st.Tracking, err = trackingOf(ctx, p.rdb, info); err != nil {
+				return nil, fmt.Errorf("tasks: tracking of %q: %w", info.ID, err)
+			}
+			list.Tasks = append(list.Tasks, st)
+		}
 	}
 	return list, nil
+}
+
+// listedQueues are the queues List reads for queue: a provider's shards,
+// the producer's first, then any other Redis holds; any other queue alone.
+// A queue asynq has never seen holds nothing and is left out.
+func (p *Producer) listedQueues(queue string) ([]string, error) {
+	all, err := p.inspector.Queues()
+	if err != nil {
+		return nil, fmt.Errorf("tasks: list queues: %w", err)
+	}
+	var queues []string
+	if prov, ok := ProviderOfQueue(queue); ok && prov.Queue() == queue {
+		queues = slices.Clone(p.queues[prov])
+		slices.Sort(all)
+		for _, q := range all {
+			if owner, ok := ProviderOfQueue(q); ok && owner == prov && !slices.Contains(queues, q) {
+				queues = append(queues, q)
+			}
+		}
+	} else {
+		queues = []string{queue}
+	}
+	return slices.DeleteFunc(queues, func(q string) bool { return !slices.Contains(all, q) }), nil
+}
+
+// count is how many tasks queue holds in state.
+func (p *Producer) count(queue, state string) (int, error) {
+	qi, err := p.inspector.GetQueueInfo(queue)
+	if err != nil {
+		return 0, fmt.Errorf("tasks: count %s tasks in queue %q: %w", state, queue, err)
+	}
+	return map[string]int{
+		"pending": qi.Pending, "scheduled": qi.Scheduled, "retry": qi.Retry,
+		"archived": qi.Archived, "completed": qi.Completed, "active": qi.Active,
+	}[state], nil
+}
+
+// slice reads n tasks of queue in state from the skip-th on. asynq reads
+// whole pages, so it takes the page holding the first and, when the slice
+// crosses into it, the next.
+func (p *Producer) slice(queue, state string, skip, n int) ([]*asynq.TaskInfo, error) {
+	first := skip / n
+	var out []*asynq.TaskInfo
+	for pg := first; pg <= first+1 && len(out) < n; pg++ {
+		infos, err := p.page(queue, state, pg+1, n)
+		if err != nil {
+			return nil, fmt.Errorf("tasks: list %s tasks in queue %q: %w", state, queue, err)
+		}
+		if pg == first {
+			infos = infos[min(skip%n, len(infos)):]
+		}
+		out = append(out, infos...)
+	}
+	return out[:min(len(out), n)], nil
+}
+
+// page is asynq's page (from 1) of size tasks of queue in state.
+func (p *Producer) page(queue, state string, page, size int) ([]*asynq.TaskInfo, error) {
+	opts := []asynq.ListOption{asynq.Page(page), asynq.PageSize(size)}
+	switch state {
+	case "scheduled":
+		return p.inspector.ListScheduledTasks(queue, opts...)
+	case "retry":
+		return p.inspector.ListRetryTasks(queue, opts...)
+	case "archived":
+		return p.inspector.ListArchivedTasks(queue, opts...)
+	case "completed":
+		return p.inspector.ListCompletedTasks(queue, opts...)
+	case "active":
+		return p.inspector.ListActiveTasks(queue, opts...)
+	}
+	return p.inspector.ListPendingTasks(queue, opts...)
 }
 
 func queueNames() string {

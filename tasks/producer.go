@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
@@ -69,8 +70,10 @@ type Producer struct {
 	zone      *time.Location            // nil: ChinaStandardTime
 	zones     map[string]*time.Location // per account
 	retention time.Duration
-	events    EventLog // where Cancel and Delete record cancelled outcomes
-	err       error    // the first invalid ProducerOption
+	shards    int                   // queues per provider (WithShards)
+	queues    map[Provider][]string // each provider's shard queues
+	events    EventLog              // where Cancel and Delete record cancelled outcomes
+	err       error                 // the first invalid ProducerOption
 }
 
 // NewProducer returns a Producer on rdb. The caller owns rdb: Close does not
@@ -84,6 +87,7 @@ func NewProducer(rdb redis.UniversalClient, opts ...ProducerOption) *Producer {
 		rdb:       rdb,
 		now:       time.Now,
 		retention: DefaultRetention,
+		shards:    1,
 		events:    EventLog{RDB: rdb},
 	}
 	if rdb != nil {
@@ -96,7 +100,17 @@ func NewProducer(rdb redis.UniversalClient, opts ...ProducerOption) *Producer {
 			break
 		}
 	}
+	p.queues = make(map[Provider][]string, len(Providers()))
+	for _, prov := range Providers() {
+		p.queues[prov] = prov.Queues(p.shards)
+	}
 	return p
+}
+
+// queueFor is the shard queue of the provider's task with the given id.
+func (p *Producer) queueFor(prov Provider, id string) string {
+	queues := p.queues[prov]
+	return queues[shardOf(id, len(queues))]
 }
 
 // OpenProducer connects to the Redis at url and returns a Producer that owns
@@ -178,11 +192,10 @@ func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Recei
 	}
 
 	provider, _ := ProviderOf(job.Type()) // plan checked it
-	queue := provider.Queue()
 	ids := taskIDs(d.key, len(tasks))
 	r := &Receipt{Tasks: make([]TaskRef, 0, len(tasks))}
 	for i, t := range tasks {
-		ref, err := p.enqueue(ctx, t, queue, ids[i], d)
+		ref, err := p.enqueue(ctx, t, p.queueFor(provider, ids[i]), ids[i], d)
 		if err != nil {
 			if len(r.Tasks) == 0 {
 				return nil, err
@@ -239,13 +252,17 @@ func (p *Producer) plan(job Job, opts []Option) (*delivery, []Job, error) {
 	return d, parts, nil
 }
 
-// taskIDs returns the task ids for a job of n parts: none (asynq makes
-// UUIDs) without a key, key for a single task, and key, key/2, …, key/n for
-// a split job. Part one keeps the bare key so that a key always names a
-// task, whatever the job's size.
+// taskIDs returns the task ids for a job of n parts: new UUIDs, as asynq
+// would make, without a key (the id picks the task's shard, so it is made
+// before the task is written), key for a single task, and key, key/2, …,
+// key/n for a split job. Part one keeps the bare key so that a key always
+// names a task, whatever the job's size.
 func taskIDs(key string, n int) []string {
 	ids := make([]string, n)
 	if key == "" {
+		for i := range ids {
+			ids[i] = uuid.NewString()
+		}
 		return ids
 	}
 	ids[0] = key
@@ -258,10 +275,7 @@ func taskIDs(key string, n int) []string {
 // enqueue writes one task. With an id already taken it returns the task
 // holding it as a duplicate, provided it carries the same job.
 func (p *Producer) enqueue(ctx context.Context, t *asynq.Task, queue, id string, d *delivery) (TaskRef, error) {
-	opts := []asynq.Option{asynq.Queue(queue), asynq.Retention(d.retention)}
-	if id != "" {
-		opts = append(opts, asynq.TaskID(id))
-	}
+	opts := []asynq.Option{asynq.Queue(queue), asynq.Retention(d.retention), asynq.TaskID(id)}
 	if d.maxRetry >= 0 {
 		opts = append(opts, asynq.MaxRetry(d.maxRetry))
 	}
@@ -320,9 +334,10 @@ func (p *Producer) zoneOf(account string) *time.Location {
 // error and, once completed, the result the worker recorded. It returns an
 // error wrapping ErrNotFound when there is no such task.
 //
-// Task ids do not say which queue holds them, so Status asks each provider
-// queue in turn (two Redis round trips per queue), then any other queue in
-// Redis: a task there is reported with a Note that no worker serves it. asynq's
+// A task id picks its shard queue but not its provider, so Status asks the
+// id's queue of each provider in turn (two Redis round trips per queue),
+// then, if none has it, any other queue in Redis: a task in a queue no
+// worker serves is reported with a Note saying so. asynq's
 // Inspector takes no context: ctx is checked between queues, and each
 // round trip is bounded by the Redis client's own timeouts.
 func (p *Producer) Status(ctx context.Context, id string) (*Status, error) {
@@ -348,9 +363,10 @@ func (p *Producer) Cancel(ctx context.Context, id string) error {
 	return p.remove(ctx, id, false)
 }
 
-// locate finds the task with the given id: in the provider queues first,
-// then in every other queue asynq knows, so that a task a raw client put in
-// a queue no worker serves (asynq's "default") is found, not reported
+// locate finds the task with the given id: in the shard queue the id picks
+// of each provider first, then in every other queue asynq knows, so that a
+// task enqueued under another shard count, or put by a raw client in a
+// queue no worker serves (asynq's "default"), is found, not reported
 // missing.
 func (p *Producer) locate(ctx context.Context, id string) (*asynq.TaskInfo, error) {
 	if p.err != nil {
@@ -362,20 +378,29 @@ func (p *Producer) locate(ctx context.Context, id string) (*asynq.TaskInfo, erro
 	if p.inspector == nil {
 		return nil, ErrNoRedis
 	}
-	queues := make([]string, 0, len(Providers()))
+	home := make([]string, 0, len(Providers()))
 	for _, prov := range Providers() {
-		queues = append(queues, prov.Queue())
+		home = append(home, p.queueFor(prov, id))
+	}
+	found, err := p.lookup(ctx, id, home)
+	if found != nil || err != nil {
+		return found, err
 	}
 	all, err := p.inspector.Queues()
 	if err != nil {
 		return nil, fmt.Errorf("tasks: list queues: %w", err)
 	}
 	slices.Sort(all)
-	for _, q := range all {
-		if !servedQueue(q) {
-			queues = append(queues, q)
-		}
+	found, err = p.lookup(ctx, id, slices.DeleteFunc(all, func(q string) bool { return slices.Contains(home, q) }))
+	if found == nil && err == nil {
+		err = fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
+	return found, err
+}
+
+// lookup asks each queue for the task with the given id. It returns nil
+// and no error if none has it, ErrAmbiguousID if several do.
+func (p *Producer) lookup(ctx context.Context, id string, queues []string) (*asynq.TaskInfo, error) {
 	var found *asynq.TaskInfo
 	for _, q := range queues {
 		// asynq's Inspector takes no context; honour ours between calls.
@@ -392,9 +417,6 @@ func (p *Producer) locate(ctx context.Context, id string) (*asynq.TaskInfo, erro
 			return nil, fmt.Errorf("%w: %q is in queues %s and %s", ErrAmbiguousID, id, found.Queue, info.Queue)
 		}
 		found = info
-	}
-	if found == nil {
-		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
 	return found, nil
 }

@@ -97,14 +97,11 @@ func attempts(info *asynq.TaskInfo) int {
 	return info.Retried
 }
 
-// servedQueue reports whether Herald's workers take tasks from queue.
+// servedQueue reports whether Herald's workers take tasks from queue: a
+// provider's queue or one of its shards.
 func servedQueue(queue string) bool {
-	for _, p := range Providers() {
-		if p.Queue() == queue {
-			return true
-		}
-	}
-	return false
+	_, ok := ProviderOfQueue(queue)
+	return ok
 }
 
 func unservedNote(info *asynq.TaskInfo) string {

@@ -34,7 +34,7 @@ func buildDingTalk(cfg Config, rdb redis.UniversalClient, tokens *providers.Toke
 		tr := a.Tracking.withDefaults()
 		accounts.add(tasks.DingTalk, name, Account{
 			Sender: &dingTalkSender{
-				client: client, rdb: rdb, queue: queue, insp: insp,
+				client: client, rdb: rdb, queue: queue, insp: insp, shards: cfg.Shards,
 				pace: tr, keep: max(cfg.DeliveredTTL.D(), tr.Window.D()+tasks.DefaultRetention),
 			},
 			// DingTalk limits an app (20 QPS per app per API), by its app key.

@@ -17,7 +17,7 @@ import (
 // worker reads them.
 func (w *Worker) APIHandler() http.Handler {
 	// A job cancelled through the API is recorded in the workers' stream.
-	opts := []tasks.ProducerOption{tasks.WithEvents(w.cfg.Events.Stream)}
+	opts := []tasks.ProducerOption{tasks.WithEvents(w.cfg.Events.Stream), tasks.WithShards(max(w.cfg.Shards, 1))}
 	for _, name := range sortedKeys(w.cfg.Easemob) {
 		if loc, err := w.cfg.Easemob[name].Location(); err == nil {
 			opts = append(opts, tasks.WithAccountZone(name, loc))

@@ -38,6 +38,16 @@ type Config struct {
 	// have work. A queue left out gets weight 1. A worker takes jobs only
 	// from the queues of providers it has accounts for.
 	Queues map[string]int `yaml:"queues"`
+	// Shards spreads each provider's jobs over this many queues
+	// (tasks.Provider.Queues), so that on a Redis Cluster every master
+	// carries a share of a provider's queue traffic rather than the one
+	// holding the slot of its single queue. Producers must be given the
+	// same number (tasks.WithShards, the producer's -shards); a worker
+	// also serves any other shard of its providers that Redis holds when
+	// it starts, and warns. A queue weight holds for each of its
+	// provider's shards, so the providers keep their shares. Default 1:
+	// one queue per provider, all a single Redis server needs.
+	Shards int `yaml:"shards"`
 	// ShutdownTimeout bounds how long a stopping worker waits for running
 	// jobs before handing them back to the queue.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
@@ -194,6 +204,7 @@ func Defaults() Config {
 	return Config{
 		Concurrency:     20,
 		Queues:          map[string]int{},
+		Shards:          1,
 		ShutdownTimeout: Duration(30 * time.Second),
 		PollInterval:    Duration(time.Second),
 		Retry: RetryConfig{
@@ -323,6 +334,9 @@ func (c Config) Validate() error {
 		if c.Queues[q] < 1 || c.Queues[q] > maxQueueWeight {
 			return bad("queues."+q, fmt.Sprintf("weight must be 1 to %d", maxQueueWeight))
 		}
+	}
+	if c.Shards < 1 || c.Shards > tasks.MaxShards {
+		return bad("shards", fmt.Sprintf("must be 1 to %d", tasks.MaxShards))
 	}
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown_timeout", "must be positive")

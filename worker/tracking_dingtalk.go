@@ -66,6 +66,7 @@ type dingTalkSender struct {
 	rdb    redis.UniversalClient
 	queue  *asynq.Client
 	insp   *asynq.Inspector
+	shards int // the worker's shards: which queue a task id picks
 	pace   DingTalkTracking
 	keep   time.Duration // the tracking hash's life
 }
@@ -182,13 +183,37 @@ func (s *dingTalkSender) resume(ctx context.Context, info *taskInfo) error {
 func (s *dingTalkSender) schedule(ctx context.Context, account string, p trackPayload, d time.Duration) error {
 	b, _ := json.Marshal(p) // plain fields always encode
 	t := asynq.NewTaskWithHeaders(dingTalkTrackType, b, map[string]string{tasks.HeaderAccount: account})
+	id := p.Send + ":track:" + strconv.Itoa(p.N)
 	_, err := s.queue.EnqueueContext(ctx, t,
-		asynq.Queue(tasks.DingTalk.Queue()), asynq.TaskID(p.Send+":track:"+strconv.Itoa(p.N)),
+		asynq.Queue(tasks.DingTalk.QueueFor(id, s.shards)), asynq.TaskID(id),
 		asynq.ProcessIn(d), asynq.MaxRetry(5), asynq.Timeout(time.Minute))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
 	return err
+}
+
+// findSend looks up the send job in the DingTalk queue its id picks, then,
+// should the producer have used another shard count, in DingTalk's other
+// queues.
+func (s *dingTalkSender) findSend(id string) (*asynq.TaskInfo, error) {
+	home := tasks.DingTalk.QueueFor(id, s.shards)
+	info, err := s.insp.GetTaskInfo(home, id)
+	if !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+		return info, err
+	}
+	queues, lerr := s.insp.Queues()
+	if lerr != nil {
+		return nil, lerr
+	}
+	for _, q := range queues {
+		if p, ok := tasks.ProviderOfQueue(q); ok && p == tasks.DingTalk && q != home {
+			if info, qerr := s.insp.GetTaskInfo(q, id); qerr == nil {
+				return info, nil
+			}
+		}
+	}
+	return nil, err
 }
 
 // backoff is the wait before check n+1: Initial doubled n-1 times, capped.
@@ -216,7 +241,7 @@ func (s *dingTalkSender) resolve(ctx context.Context, sendJob string) (int64, er
 	if id, _ := strconv.ParseInt(v, 10, 64); id > 0 {
 		return id, nil
 	}
-	info, err := s.insp.GetTaskInfo(tasks.DingTalk.Queue(), sendJob)
+	info, err := s.findSend(sendJob)
 	switch {
 	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
 		return 0, perm(fmt.Sprintf("send job %q not found (never enqueued, cancelled, or past its retention)", sendJob))

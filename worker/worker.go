@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/herald-dispatch/herald/ratelimit"
+	"github.com/herald-dispatch/herald/tasks"
 )
 
 // Worker is one worker process: asynq servers over the provider queues
@@ -60,17 +62,7 @@ func New(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*Worker, er
 	w.records = newRecords(rdb, cfg.DeliveredTTL.D())
 	w.inflight = newInflight(ratelimit.NewConcurrency(rdb), w.records, log, w.metrics)
 
-	// Take jobs only from the queues of providers this worker has accounts
-	// for. A replica without (say) Feishu credentials leaves Feishu jobs
-	// pending for one that has them, instead of archiving them.
-	queues := map[string]int{}
-	for p := range accounts {
-		weight := cfg.Queues[p.Queue()]
-		if weight == 0 {
-			weight = 1
-		}
-		queues[p.Queue()] = weight
-	}
+	queues := w.queues(accounts)
 	asynqLevel := asynq.WarnLevel
 	if log.GetLevel() <= zerolog.DebugLevel {
 		asynqLevel = asynq.DebugLevel
@@ -99,6 +91,44 @@ func New(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*Worker, er
 		}))
 	}
 	return w, nil
+}
+
+// queues are the weighted queues the worker takes jobs from: those of the
+// providers it has accounts for, so a replica without (say) Feishu
+// credentials leaves Feishu jobs pending for one that has them instead of
+// archiving them. Each provider's shards all get its weight. Shards of
+// another count that hold tasks in Redis are served too: their jobs would
+// otherwise wait for a worker that may never come.
+func (w *Worker) queues(accounts Accounts) map[string]int {
+	queues := map[string]int{}
+	for p := range accounts {
+		weight := w.cfg.Queues[p.Queue()]
+		if weight == 0 {
+			weight = 1
+		}
+		for _, q := range p.Queues(w.cfg.Shards) {
+			queues[q] = weight
+		}
+	}
+	existing, err := w.insp.Queues()
+	if err != nil {
+		w.log.Warn().Err(err).Msg("could not list the queues in Redis; serving the configured shards only")
+		return queues
+	}
+	var extra []string
+	for _, q := range existing {
+		p, ok := tasks.ProviderOfQueue(q)
+		if _, served := queues[q]; ok && !served && queues[p.Queue()] > 0 {
+			queues[q] = queues[p.Queue()]
+			extra = append(extra, q)
+		}
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		w.log.Warn().Strs("queues", extra).Int("shards", w.cfg.Shards).
+			Msg("serving queues of another shard count too: give producers and workers the same shards")
+	}
+	return queues
 }
 
 // Handler is the full chain a task goes through: identity and logging,

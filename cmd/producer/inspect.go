@@ -155,8 +155,8 @@ func list(ctx context.Context, env *commandEnv, args []string) error {
 	switch {
 	case len(pos) != 1:
 		return inputErrorf("list takes one queue: %s", strings.Join(queues, ", "))
-	case !slices.Contains(queues, pos[0]):
-		return inputErrorf("unknown queue %q: the queues are %s", pos[0], strings.Join(queues, ", "))
+	case !isQueue(pos[0]):
+		return inputErrorf("unknown queue %q: the queues are %s, or one of their shards (easemob.7)", pos[0], strings.Join(queues, ", "))
 	case !slices.Contains(tasks.ListStates, *state):
 		return inputErrorf("--state %s: one of %s", *state, strings.Join(tasks.ListStates, ", "))
 	case *page < 1:
@@ -174,4 +174,11 @@ func list(ctx context.Context, env *commandEnv, args []string) error {
 		return err
 	}
 	return env.print(l)
+}
+
+// isQueue reports whether list can show queue: a provider's, for all its
+// jobs, or one of its shards.
+func isQueue(queue string) bool {
+	_, ok := tasks.ProviderOfQueue(queue)
+	return ok
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -32,6 +33,10 @@ const envRedisURL = "HERALD_REDIS_URL"
 // envEventStream is the worker's events.stream: cancel and delete record
 // cancelled outcomes in the stream the workers use.
 const envEventStream = "HERALD_EVENTS_STREAM"
+
+// envShards is the workers' shards: how many queues each provider's jobs
+// are spread over. Producers and workers must agree on it.
+const envShards = "HERALD_SHARDS"
 
 // run is main with its dependencies passed in, for tests. It returns the
 // exit status.
@@ -114,6 +119,13 @@ func (e *commandEnv) open(ctx context.Context, opts ...tasks.ProducerOption) (*t
 	}
 	if s := e.getenv(envEventStream); s != "" {
 		opts = append(opts, tasks.WithEvents(s))
+	}
+	if s := e.getenv(envShards); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, inputErrorf("%s=%q: must be a whole number, the workers' shards", envShards, s)
+		}
+		opts = append(opts, tasks.WithShards(n))
 	}
 	p, err := tasks.OpenProducer(e.redisURL, opts...)
 	if err != nil {
@@ -255,6 +267,8 @@ Environment:
   HERALD_REDIS_URL       the Redis, as --redis
   HERALD_EVENTS_STREAM   the workers' outcome event stream, where cancel and
                          delete record "cancelled" (default herald:events)
+  HERALD_SHARDS          how many queues each provider's jobs are spread over,
+                         as the workers' shards (default 1)
 
 Job types (payload fields as the provider documents them):
 `)

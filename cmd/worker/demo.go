@@ -41,7 +41,7 @@ func runDemo(ctx context.Context, cfg worker.Config, d *worker.Demo, log zerolog
 	go func() { done <- w.Run(wctx) }()
 	defer func() { stopWorker(); <-done }()
 
-	producer := tasks.NewProducer(rdb)
+	producer := tasks.NewProducer(rdb, tasks.WithShards(max(cfg.Shards, 1)))
 	fmt.Fprintln(out, "Herald demo: an embedded Redis and Easemob, Feishu, DingTalk and EnOS simulators; nothing persists, nothing leaves this machine.")
 	fmt.Fprintln(out)
 	archivedOnPurpose := 0
