@@ -186,11 +186,14 @@ func (o *outcomes) deliveredIn(ctx context.Context, pipe redis.Pipeliner, ti *ta
 // reason.
 func (o *outcomes) event(ctx context.Context, ti *taskInfo, outcome tasks.Outcome) tasks.Event {
 	ev := tasks.Event{
-		Outcome: outcome, TaskID: ti.id, Type: ti.typ, Queue: string(ti.provider),
+		Outcome: outcome, TaskID: ti.id, Type: ti.typ,
 		Account: ti.account, Attempts: ti.attempt + 1, At: o.now(),
 	}
-	if ev.Queue == "" { // a type no provider owns: the queue it came from
-		ev.Queue, _ = asynq.GetQueueName(ctx)
+	// The queue the task came from: with shards, one of its provider's.
+	if q, ok := asynq.GetQueueName(ctx); ok {
+		ev.Queue = q
+	} else {
+		ev.Queue = string(ti.provider)
 	}
 	return ev
 }

@@ -36,7 +36,7 @@ func TestQuickRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + out.String())
-	for _, want := range []string{"dispatch jobs/s", "ratio to bare", "Redis round trips / job", "Redis server CPU", "enqueue/s", "herald (DeliverAt)", "RSS of a worker process"} {
+	for _, want := range []string{"dispatch jobs/s", "ratio to bare", "Redis round trips / job", "Redis server CPU", "enqueue/s", "herald (DeliverAt)", "RSS of a worker process", "masters' shares"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table has no %q row", want)
 		}

@@ -3,9 +3,12 @@
 //
 //	go run ./cmd/bench            # the full run, a few minutes
 //	go run ./cmd/bench -quick     # seconds: every figure, small numbers
+//	go run ./cmd/bench -cluster=false  # without the Redis Cluster run
 //
 // It starts its own redis-server (on a free loopback port, persistence off)
-// and an Easemob simulator with its limits off, in process. Every job is a
+// and an Easemob simulator with its limits off, in process (and, for the
+// cluster figures, a local 3-master Redis Cluster and one simulator per
+// account). Every job is a
 // push/async to one user. Variants run interleaved, round by round, so a
 // noisy neighbour on the machine hurts them alike:
 //
@@ -22,7 +25,8 @@
 // tasks.Producer and asynq.Client; lateness of scheduled jobs measured at
 // the simulator (arrival minus due time); and RSS of a worker process,
 // idle and with jobs in flight (a child process of this binary, read from
-// /proc).
+// /proc); and, on the cluster, each master's share of the commands Redis
+// ran for Herald's jobs of 8 accounts, with 1 shard and with 8.
 package main
 
 import (
@@ -46,13 +50,14 @@ type options struct {
 	schedSpan   time.Duration
 	rssJobs     int
 	rssHold     time.Duration // how long the simulator holds each push for the busy RSS figure
+	cluster     bool          // also run on a local 3-master Redis Cluster
 }
 
 func defaults(quick bool) options {
 	if quick {
-		return options{rounds: 1, jobs: 200, concurrency: 20, enqueue: 200, pairs: 1, schedJobs: 100, schedSpan: time.Second, rssJobs: 100, rssHold: time.Second}
+		return options{rounds: 1, jobs: 200, concurrency: 20, enqueue: 200, pairs: 1, schedJobs: 100, schedSpan: time.Second, rssJobs: 100, rssHold: time.Second, cluster: true}
 	}
-	return options{rounds: 3, jobs: 3000, concurrency: 20, enqueue: 1000, pairs: 7, schedJobs: 1000, schedSpan: 10 * time.Second, rssJobs: 1000, rssHold: 3 * time.Second}
+	return options{rounds: 3, jobs: 3000, concurrency: 20, enqueue: 1000, pairs: 7, schedJobs: 1000, schedSpan: 10 * time.Second, rssJobs: 1000, rssHold: 3 * time.Second, cluster: true}
 }
 
 func main() {
@@ -73,6 +78,7 @@ func main() {
 	flag.IntVar(&o.schedJobs, "sched-jobs", 0, "scheduled jobs (default 1000, quick 100)")
 	flag.DurationVar(&o.schedSpan, "sched-span", 0, "scheduled jobs are due evenly over this (default 10s, quick 1s)")
 	flag.IntVar(&o.rssJobs, "rss-jobs", 0, "jobs in flight for the busy RSS figure, also the child's concurrency (default 1000, quick 100)")
+	flag.BoolVar(&o.cluster, "cluster", o.cluster, "also run Herald on a local 3-master Redis Cluster, with 1 and 8 shards, and show how the masters share the commands")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (every variant and the simulator share the process) to this file")
 	flag.Parse()
 	d := defaults(*quick)
@@ -153,6 +159,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	for k, v := range []variant{bare, heraldLimits} {
 		if rep.rss[k], err = measureRSS(ctx, e, v, []string{"bare", "herald"}[k], o.rssJobs, o.rssHold); err != nil {
+			return err
+		}
+	}
+	if o.cluster {
+		if rep.cluster, err = clusterSpread(ctx, o.jobs, o.concurrency, []int{1, 8}); err != nil {
 			return err
 		}
 	}

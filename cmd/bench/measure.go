@@ -89,28 +89,34 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispa
 	}, nil
 }
 
-// drained polls until the queue has no pending or active task, so every
+// drained polls until the queues have no pending or active task, so every
 // job's completion is in the figures, and returns how many commands it
 // sent.
-func drained(ctx context.Context, c *redis.Client, queue string) (int, error) {
+func drained(ctx context.Context, c redis.Cmdable, queues ...string) (int, error) {
 	sent := 0
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var p, a *redis.IntCmd
+		var lens []*redis.IntCmd
 		_, err := c.Pipelined(ctx, func(pp redis.Pipeliner) error {
-			p = pp.LLen(ctx, "asynq:{"+queue+"}:pending")
-			a = pp.LLen(ctx, "asynq:{"+queue+"}:active")
+			lens = lens[:0]
+			for _, q := range queues {
+				lens = append(lens, pp.LLen(ctx, "asynq:{"+q+"}:pending"), pp.LLen(ctx, "asynq:{"+q+"}:active"))
+			}
 			return nil
 		})
-		sent += 2
+		sent += len(lens)
 		if err != nil {
 			return sent, err
 		}
-		if p.Val() == 0 && a.Val() == 0 {
+		var left int64
+		for _, l := range lens {
+			left += l.Val()
+		}
+		if left == 0 {
 			return sent, nil
 		}
 		if time.Now().After(deadline) {
-			return sent, fmt.Errorf("queue %s not drained: %d pending, %d active", queue, p.Val(), a.Val())
+			return sent, fmt.Errorf("queues %v not drained: %d pending or active", queues, left)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

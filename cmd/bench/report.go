@@ -19,6 +19,7 @@ type report struct {
 	enqueue               [2][]float64       // asynq.Client, tasks.Producer
 	sched                 [2]lateness        // bare, herald
 	rss                   [2]rssResult       // bare, herald
+	cluster               []clusterResult    // by shard count
 }
 
 func median(xs []float64) float64 {
@@ -107,6 +108,22 @@ func (r report) print(out io.Writer) {
 	row("RSS of a worker process", "idle", fmt.Sprintf("%d in flight", o.rssJobs))
 	for i, name := range []string{"bare asynq", "herald, limits on"} {
 		row(name, mb(r.rss[i].idle), mb(r.rss[i].busy))
+	}
+	tw.Flush()
+	if len(r.cluster) == 0 {
+		return
+	}
+	fmt.Fprintln(out)
+
+	tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	row = func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	row(fmt.Sprintf("%d-master cluster: herald, limits on, %d jobs of %d accounts", clusterMasters, o.jobs, clusterAccounts), "jobs/s", "commands / job", "masters' shares of the commands")
+	for _, c := range r.cluster {
+		var shares []string
+		for _, s := range c.shares {
+			shares = append(shares, fmt.Sprintf("%.0f%%", 100*s))
+		}
+		row(fmt.Sprintf("%d shard(s)", c.shards), fmt.Sprintf("%.0f", c.perSec), fmt.Sprintf("%.1f", c.cmdsPerJob), strings.Join(shares, " "))
 	}
 	tw.Flush()
 }
