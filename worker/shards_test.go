@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/herald-dispatch/herald/internal/redistest"
+	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
 	"github.com/herald-dispatch/herald/providers/enos/enossim"
 	"github.com/herald-dispatch/herald/providers/feishu/feishusim"
 	"github.com/herald-dispatch/herald/providers/simkit"
@@ -191,5 +193,28 @@ func TestShardsOnCluster(t *testing.T) {
 		if firstHalf[a] == 0 {
 			t.Errorf("account %s had none of its %d jobs done among the first %d Easemob jobs: %v", a, perAccount, easemobJobs/2, firstHalf)
 		}
+	}
+}
+
+// Jobs a producer spread over more shards than the worker is configured
+// for are not stranded: the worker serves every shard of its providers
+// that Redis holds when it starts, and says so.
+func TestWorkerServesOtherShardCounts(t *testing.T) {
+	s := newIdleStack(t, easemobsim.Options{}, nil) // shards: 1
+	s.producer = tasks.NewProducer(s.rdb, tasks.WithShards(4))
+	var ids []string
+	queues := map[string]bool{}
+	for i := range 20 {
+		r := s.enqueue(t, asyncJob(fmt.Sprintf("u%d", i)))
+		ids = append(ids, r.IDs()...)
+		queues[r.Tasks[0].Queue] = true
+	}
+	if len(queues) < 2 {
+		t.Fatalf("20 jobs over 4 shards went to %v", queues)
+	}
+	s.startWorker(t)
+	s.waitState(t, "completed", ids...)
+	if !strings.Contains(s.logs.String(), "serving queues of another shard count") {
+		t.Errorf("no warning about the other shards in the logs:\n%s", s.logs.String())
 	}
 }

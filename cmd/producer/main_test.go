@@ -454,3 +454,32 @@ func TestExitCode(t *testing.T) {
 		}
 	}
 }
+
+// HERALD_SHARDS spreads the jobs as the workers' shards setting does, and
+// status finds them; a value that is not a shard count is bad input.
+func TestEnqueueShards(t *testing.T) {
+	srv.Client(t) // flushed
+	env := map[string]string{envRedisURL: srv.URL(), envShards: "4"}
+	queues := map[string]bool{}
+	for i := range 12 {
+		rc := decodeReceipt(t, runCLIEnv(t, env, payload, "enqueue", tasks.TypeEasemobPushSingle, "--key", fmt.Sprintf("s%d", i)))
+		ref := rc.Tasks[0]
+		if want := tasks.Easemob.QueueFor(ref.ID, 4); ref.Queue != want {
+			t.Fatalf("task %s in %s, want %s", ref.ID, ref.Queue, want)
+		}
+		queues[ref.Queue] = true
+		if r := runCLIEnv(t, env, "", "status", ref.ID); r.code != exitOK || !strings.Contains(r.stdout, ref.Queue) {
+			t.Fatalf("status %s: exit %d %s %s", ref.ID, r.code, r.stdout, r.stderr)
+		}
+	}
+	if len(queues) < 2 {
+		t.Errorf("12 jobs over 4 shards all went to %v", queues)
+	}
+	for _, bad := range []string{"x", "0", "65"} {
+		env[envShards] = bad
+		r := runCLIEnv(t, env, payload, "enqueue", tasks.TypeEasemobPushSingle)
+		if r.code != exitInput || !strings.Contains(r.stderr, "HERALD_SHARDS") {
+			t.Errorf("HERALD_SHARDS=%s: exit %d, stderr %q; want bad input naming it", bad, r.code, r.stderr)
+		}
+	}
+}

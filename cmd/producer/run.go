@@ -122,8 +122,8 @@ func (e *commandEnv) open(ctx context.Context, opts ...tasks.ProducerOption) (*t
 	}
 	if s := e.getenv(envShards); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil {
-			return nil, inputErrorf("%s=%q: must be a whole number, the workers' shards", envShards, s)
+		if err != nil || n < 1 || n > tasks.MaxShards {
+			return nil, inputErrorf("%s=%q: must be a whole number from 1 to %d, the workers' shards", envShards, s, tasks.MaxShards)
 		}
 		opts = append(opts, tasks.WithShards(n))
 	}
