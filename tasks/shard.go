@@ -110,8 +110,8 @@ func crc16(s string) uint16 {
 // slot. Each task goes to the shard its id picks (Provider.QueueFor).
 //
 // Producers and workers must be given the same n (the worker's shards
-// setting): a worker takes jobs from the shards its own n names, and from
-// any other shard of a provider that holds tasks when it starts. On a
+// setting): a worker takes jobs from the shards its own n names, and, with
+// a warning, from any other shard of its providers it finds in Redis. On a
 // single Redis server shards gain nothing; the default is 1.
 func WithShards(n int) ProducerOption {
 	return producerOption(func(p *Producer) error {

@@ -42,9 +42,9 @@ type Config struct {
 	// (tasks.Provider.Queues), so that on a Redis Cluster every master
 	// carries a share of a provider's queue traffic rather than the one
 	// holding the slot of its single queue. Producers must be given the
-	// same number (tasks.WithShards, the producer's -shards); a worker
-	// also serves any other shard of its providers that Redis holds when
-	// it starts, and warns. A queue weight holds for each of its
+	// same number (tasks.WithShards, the producer's HERALD_SHARDS); a
+	// worker also serves, and warns about, any other shard of its
+	// providers it finds in Redis (see strays). A queue weight holds for each of its
 	// provider's shards, so the providers keep their shares. Default 1:
 	// one queue per provider, all a single Redis server needs.
 	Shards int `yaml:"shards"`

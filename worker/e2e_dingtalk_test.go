@@ -95,9 +95,23 @@ func waitTracking(t *testing.T, p *tasks.Producer, id, state string, logs fmt.St
 
 // All five job types, end to end: a send tracked to its result, progress
 // and result jobs by task id, the status bar and a recall by send job id.
-// The simulator received exactly these calls.
+// The simulator received exactly these calls. So it goes with the jobs
+// spread over shards, and when the producer spread them over more shards
+// than the worker's config names (the worker finds the send job in a shard
+// it was not told of).
 func TestEndToEndDingTalkEveryJob(t *testing.T) {
-	s := newDingTalkStack(t, dingtalksim.Options{ReadUsers: []string{"u1"}, TaskDuration: 300 * time.Millisecond}, 1)
+	for _, tc := range []struct{ worker, producer int }{{1, 1}, {8, 8}, {1, 8}} {
+		t.Run(fmt.Sprintf("worker %d shards, producer %d", tc.worker, tc.producer), func(t *testing.T) {
+			testDingTalkEveryJob(t, tc.worker, tc.producer)
+		})
+	}
+}
+
+func testDingTalkEveryJob(t *testing.T, workerShards, producerShards int) {
+	s := newDingTalkStack(t, dingtalksim.Options{ReadUsers: []string{"u1"}, TaskDuration: 300 * time.Millisecond}, 0,
+		func(c *worker.Config) { c.Shards = workerShards })
+	s.producer = tasks.NewProducer(s.rdb, tasks.WithShards(producerShards))
+	s.startWorker(t)
 	send := s.enqueue(t, &tasks.DingTalkSend{UseridList: "u1,u2", Msg: dtText("Your leave request was approved")}).IDs()[0]
 	st := waitTracking(t, s.producer, send, tasks.TrackingDone, s.logs)
 	sends := s.dt.Sends()

@@ -3,6 +3,8 @@ package worker
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -60,10 +62,19 @@ return {#ids, moved}
 // atomic, so two replicas never move one task twice, and any one of them
 // is enough.
 type scheduler struct {
-	rdb    redis.UniversalClient
+	rdb  redis.UniversalClient
+	tick time.Duration
+	log  zerolog.Logger
+
+	mu     sync.Mutex
 	queues []string
-	tick   time.Duration
-	log    zerolog.Logger
+}
+
+// add has the scheduler serve more queues from its next round on.
+func (s *scheduler) add(queues ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queues = append(slices.Clip(s.queues), queues...)
 }
 
 // run polls until ctx is done. Each round runs the script once per queue,
@@ -91,9 +102,12 @@ func (s *scheduler) run(ctx context.Context) {
 // round runs the script for every queue and reports whether any queue had
 // more due tasks than one batch.
 func (s *scheduler) round(ctx context.Context) (more bool) {
-	cmds := make([]*redis.Cmd, len(s.queues))
+	s.mu.Lock()
+	queues := s.queues
+	s.mu.Unlock()
+	cmds := make([]*redis.Cmd, len(queues))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, q := range s.queues {
+		for i, q := range queues {
 			cmds[i] = moveDue.EvalSha(ctx, p, dueKeys(q), dueArgs(q)...)
 		}
 		return nil

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -24,7 +23,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/herald-dispatch/herald/ratelimit"
-	"github.com/herald-dispatch/herald/tasks"
 )
 
 // Worker is one worker process: asynq servers over the provider queues
@@ -37,7 +35,11 @@ type Worker struct {
 	registry *prometheus.Registry
 	metrics  *Metrics
 	// srvs share the worker's concurrency (see splitConcurrency).
-	srvs     []*asynq.Server
+	srvs []*asynq.Server
+	// weights are the configured queues and their weights; strays serves
+	// the shards of other counts that turn up in Redis.
+	weights  map[string]int
+	strays   *strays
 	insp     *asynq.Inspector
 	sched    *scheduler // nil: scheduled jobs wait for asynq's whole-second forwarder
 	records  records
@@ -62,43 +64,48 @@ func New(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*Worker, er
 	w.records = newRecords(rdb, cfg.DeliveredTTL.D())
 	w.inflight = newInflight(ratelimit.NewConcurrency(rdb), w.records, log, w.metrics)
 
-	queues := w.queues(accounts)
-	asynqLevel := asynq.WarnLevel
-	if log.GetLevel() <= zerolog.DebugLevel {
-		asynqLevel = asynq.DebugLevel
-	}
-	w.sched = &scheduler{rdb: rdb, queues: sortedKeys(queues), tick: schedulerTick,
+	w.weights = w.queues(accounts)
+	w.sched = &scheduler{rdb: rdb, queues: sortedKeys(w.weights), tick: schedulerTick,
 		log: log.With().Str("component", "scheduler").Logger()}
 	for _, n := range splitConcurrency(cfg.Concurrency) {
-		w.srvs = append(w.srvs, asynq.NewServerFromRedisClient(rdb, asynq.Config{
-			Concurrency:              n,
-			Queues:                   queues,
-			ShutdownTimeout:          cfg.ShutdownTimeout.D(),
-			DelayedTaskCheckInterval: cfg.PollInterval.D(),
-			// The scheduler moves a due job to its queue within a tick; an
-			// idle worker that looked at its queues only every
-			// poll_interval would undo that precision.
-			TaskCheckInterval: min(cfg.PollInterval.D(), schedulerTick),
-			RetryDelayFunc:    cfg.Retry.retryDelay,
-			IsFailure:         isFailure,
-			Logger:            asynqLogger{log.With().Str("component", "asynq").Logger()},
-			LogLevel:          asynqLevel,
-			HealthCheckFunc: func(err error) {
-				if err != nil {
-					log.Error().Err(err).Msg("redis health check failed")
-				}
-			},
-		}))
+		w.srvs = append(w.srvs, asynq.NewServerFromRedisClient(rdb, w.serverConfig(n, w.weights)))
 	}
+	w.strays = &strays{w: w, interval: strayInterval}
 	return w, nil
+}
+
+// serverConfig is the config of one of the worker's asynq servers, with n
+// of its slots, taking jobs from queues.
+func (w *Worker) serverConfig(n int, queues map[string]int) asynq.Config {
+	asynqLevel := asynq.WarnLevel
+	if w.log.GetLevel() <= zerolog.DebugLevel {
+		asynqLevel = asynq.DebugLevel
+	}
+	return asynq.Config{
+		Concurrency:              n,
+		Queues:                   queues,
+		ShutdownTimeout:          w.cfg.ShutdownTimeout.D(),
+		DelayedTaskCheckInterval: w.cfg.PollInterval.D(),
+		// The scheduler moves a due job to its queue within a tick; an
+		// idle worker that looked at its queues only every poll_interval
+		// would undo that precision.
+		TaskCheckInterval: min(w.cfg.PollInterval.D(), schedulerTick),
+		RetryDelayFunc:    w.cfg.Retry.retryDelay,
+		IsFailure:         isFailure,
+		Logger:            asynqLogger{w.log.With().Str("component", "asynq").Logger()},
+		LogLevel:          asynqLevel,
+		HealthCheckFunc: func(err error) {
+			if err != nil {
+				w.log.Error().Err(err).Msg("redis health check failed")
+			}
+		},
+	}
 }
 
 // queues are the weighted queues the worker takes jobs from: those of the
 // providers it has accounts for, so a replica without (say) Feishu
 // credentials leaves Feishu jobs pending for one that has them instead of
-// archiving them. Each provider's shards all get its weight. Shards of
-// another count that hold tasks in Redis are served too: their jobs would
-// otherwise wait for a worker that may never come.
+// archiving them. Each provider's shards all get its weight.
 func (w *Worker) queues(accounts Accounts) map[string]int {
 	queues := map[string]int{}
 	for p := range accounts {
@@ -109,24 +116,6 @@ func (w *Worker) queues(accounts Accounts) map[string]int {
 		for _, q := range p.Queues(w.cfg.Shards) {
 			queues[q] = weight
 		}
-	}
-	existing, err := w.insp.Queues()
-	if err != nil {
-		w.log.Warn().Err(err).Msg("could not list the queues in Redis; serving the configured shards only")
-		return queues
-	}
-	var extra []string
-	for _, q := range existing {
-		p, ok := tasks.ProviderOfQueue(q)
-		if _, served := queues[q]; ok && !served && queues[p.Queue()] > 0 {
-			queues[q] = queues[p.Queue()]
-			extra = append(extra, q)
-		}
-	}
-	if len(extra) > 0 {
-		slices.Sort(extra)
-		w.log.Warn().Strs("queues", extra).Int("shards", w.cfg.Shards).
-			Msg("serving queues of another shard count too: give producers and workers the same shards")
 	}
 	return queues
 }
@@ -214,6 +203,11 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.sched.run(schedCtx)
 		}
 	}()
+	straysDone := make(chan struct{})
+	go func() {
+		defer close(straysDone)
+		w.strays.run(schedCtx, h)
+	}()
 
 	var runErr error
 	select {
@@ -223,8 +217,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info().Dur("shutdown_timeout", w.cfg.ShutdownTimeout.D()).Msg("shutting down: no new jobs; waiting for running ones")
 	stopSched()
 	<-schedDone
+	<-straysDone
 	var stopping sync.WaitGroup
-	for _, srv := range w.srvs {
+	for _, srv := range append(w.srvs, w.strays.servers()...) {
 		stopping.Go(srv.Shutdown)
 	}
 	stopping.Wait()
