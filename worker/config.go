@@ -44,9 +44,9 @@ type Config struct {
 	// holding the slot of its single queue. Producers must be given the
 	// same number (tasks.WithShards, the producer's HERALD_SHARDS); a
 	// worker also serves, and warns about, any other shard of its
-	// providers it finds in Redis (see strays). A queue weight holds for each of its
-	// provider's shards, so the providers keep their shares. Default 1:
-	// one queue per provider, all a single Redis server needs.
+	// providers it finds in Redis (see strays). A queue weight holds for
+	// each of its provider's shards, so the providers keep their shares.
+	// Default 1: one queue per provider, all a single Redis server needs.
 	Shards int `yaml:"shards"`
 	// ShutdownTimeout bounds how long a stopping worker waits for running
 	// jobs before handing them back to the queue.
