@@ -32,6 +32,12 @@ func TestParseRejects(t *testing.T) {
 			`{"target":"u1","pushMessage":{"title":"t","content":"c","title":"u"}}`, "pushMessage.title", "duplicate key"},
 		{"duplicate key in ext", tasks.TypeEasemobPushSync,
 			`{"target":"u1","pushMessage":{"title":"t","content":"c","ext":{"a":1,"a":2}}}`, "pushMessage.ext.a", "duplicate key"},
+		{"duplicate key spelled with an escape", tasks.TypeEasemobPushSync,
+			`{"target":"u1","targe\u0074":"u2","pushMessage":{"title":"t","content":"c"}}`, "target", "duplicate key"},
+		{"duplicate key in ext spelled with an escape", tasks.TypeEasemobPushSync,
+			`{"target":"u1","pushMessage":{"title":"t","content":"c","ext":{"a":1,"\u0061":2}}}`, "pushMessage.ext.a", "duplicate key"},
+		{"escaped key in the wrong case", tasks.TypeEasemobPushSync,
+			`{"T\u0061rget":"u1","pushMessage":{"title":"t","content":"c"}}`, "Target", `did you mean "target"`},
 		{"duplicate key in a list", tasks.TypeEnOSNoticeProduce,
 			`{"orgId":"o","messages":[{"messageId":"m1"},{"messageId":"m2","messageId":"m3"}]}`, "messages[1].messageId", "duplicate key"},
 		{"invalid UTF-8 in a value", tasks.TypeEasemobPushSync,
@@ -105,6 +111,10 @@ func TestParseAccepts(t *testing.T) {
 		{"replacement character", tasks.TypeEasemobPushSync,
 			`{"target":"u1","pushMessage":{"title":"\ufffd�","content":"c"}}`},
 		{"whitespace around", tasks.TypeEasemobPushSingle, "\n {\"targets\":[\"u1\"]}\n\n"},
+		{"escaped key", tasks.TypeEasemobPushSync,
+			`{"targe\u0074":"u1","pushMessage":{"title":"t","content":"c","ext":{"\u006b":1}}}`},
+		{"big numbers in ext", tasks.TypeEasemobPushSync,
+			`{"target":"u1","pushMessage":{"title":"t","content":"c","ext":{"n":12345678901234567890,"f":-1e400}}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"errors"
-	"io"
 	"slices"
 )
 
@@ -35,50 +33,6 @@ func (v ExtValue) MarshalJSON() ([]byte, error) {
 		return []byte("null"), nil
 	}
 	return v.JSON, nil
-}
-
-// extField is the JSON path of Ext, the only place it is used.
-const extField = "pushMessage.ext"
-
-// UnmarshalJSON keeps every value's text as an ExtValue. A key that appears
-// twice is an error, as in Parse.
-func (e *Ext) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if tok == nil {
-		*e = nil
-		return nil
-	}
-	if tok != json.Delim('{') {
-		return &ValidationError{Field: extField, Rule: "must be a JSON object"}
-	}
-	m := Ext{}
-	for i := 0; dec.More(); i++ {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		key, _ := tok.(string) // object keys are strings
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return err
-		}
-		if _, dup := m[key]; dup {
-			return &ValidationError{Field: joinPath(extField, key), Rule: "duplicate key: an object may name a field only once"}
-		}
-		m[key] = ExtValue{JSON: raw, pos: i}
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("tasks: unexpected data after ext")
-	}
-	*e = m
-	return nil
 }
 
 // MarshalJSON writes the decoded pairs in their original order, then any
