@@ -147,10 +147,11 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 // records. The result is the provider's, encoded, and is what the
 // delivered-marker holds.
 //
-// A job whose limits are not binding costs two round trips besides
-// asynq's: one before the call (circuit, limits and attempt record) and
-// one after it (delivery record, result, settles and, when delivered, the
-// outcome event).
+// A job whose limits are not binding costs two pipelines besides asynq's:
+// one before the call (circuit, limits and attempt record) and one after
+// it (delivery record, result, settles and, when delivered, the outcome
+// event). Both go through the limiter's autopipe.Batcher, so under load
+// the pipelines of several jobs share one round trip.
 func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, keys *recordKeys, owner string, lastChance bool) (any, []byte, error) {
 	// Tracked before its attempt record is written, so a stopping worker
 	// either waits for the call or refuses it before it begins.
@@ -160,7 +161,7 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	}
 	defer d.inflight.remove(c)
 
-	pipe := d.limiter.rdb.Pipeline()
+	pipe := d.limiter.pipes.Pipeline()
 	allowed := d.circuits.allow(ctx, pipe, info)
 	atOnce := d.limiter.admitAtOnce(ctx, pipe, info.provider, actionOf(info.typ), acct.limits)
 	begin := func() (begun, error) { return begun{}, nil }
@@ -221,7 +222,7 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	var out []byte
 	var recorded func() error
 	var event func() (bool, error)
-	pipe = d.limiter.rdb.Pipeline()
+	pipe = d.limiter.pipes.Pipeline()
 	if callErr == nil {
 		var merr error
 		if out, merr = json.Marshal(res); merr != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/herald-dispatch/herald/internal/autopipe"
 	"github.com/herald-dispatch/herald/providers"
 	"github.com/herald-dispatch/herald/ratelimit"
 	"github.com/herald-dispatch/herald/tasks"
@@ -286,9 +287,9 @@ func (l limit) appliesTo(action string) bool {
 
 // limiter holds jobs to their account's limits.
 type limiter struct {
-	// rdb pipelines a job's decisions and settles (see admitAtOnce,
-	// permit.settle).
-	rdb     redis.UniversalClient
+	// pipes carries a job's decisions and settles, with its records, in
+	// pipelines shared with other jobs' (see admitAtOnce, permit.settle).
+	pipes   *autopipe.Batcher
 	calls   *ratelimit.Calls
 	conc    *ratelimit.Concurrency
 	cool    *ratelimit.Cooldown
@@ -302,7 +303,7 @@ type limiter struct {
 
 func newLimiter(rdb redis.UniversalClient, cfg LimiterConfig, m *Metrics) *limiter {
 	return &limiter{
-		rdb:   rdb,
+		pipes: autopipe.New(rdb),
 		calls: ratelimit.NewCalls(rdb), conc: ratelimit.NewConcurrency(rdb), cool: ratelimit.NewCooldown(rdb),
 		maxWait: cfg.MaxWait.D(), metrics: m, sleep: sleepCtx,
 	}

@@ -51,6 +51,9 @@ type options struct {
 	rssJobs     int
 	rssHold     time.Duration // how long the simulator holds each push for the busy RSS figure
 	cluster     bool          // also run on a local 3-master Redis Cluster
+	// commandstats prints, after each dispatch run, what Redis ran per job
+	// by command: where the server's CPU goes.
+	commandstats bool
 }
 
 func defaults(quick bool) options {
@@ -79,6 +82,7 @@ func main() {
 	flag.DurationVar(&o.schedSpan, "sched-span", 0, "scheduled jobs are due evenly over this (default 10s, quick 1s)")
 	flag.IntVar(&o.rssJobs, "rss-jobs", 0, "jobs in flight for the busy RSS figure, also the child's concurrency (default 1000, quick 100)")
 	flag.BoolVar(&o.cluster, "cluster", o.cluster, "also run Herald on a local 3-master Redis Cluster, with 1 and 8 shards, and show how the masters share the commands")
+	flag.BoolVar(&o.commandstats, "commandstats", false, "after each dispatch run, print to stderr the Redis commands per job and microseconds per call, by command")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (every variant and the simulator share the process) to this file")
 	flag.Parse()
 	d := defaults(*quick)
@@ -136,6 +140,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 				return err
 			}
 			rep.dispatch[i] = append(rep.dispatch[i], res)
+			if o.commandstats {
+				printCommands(os.Stderr, variants[i].name, o.jobs, res.commands)
+			}
 		}
 		// Enqueue runs take a fraction of a second, so a burst from a
 		// neighbour can fall on one of them alone: many short runs in

@@ -22,6 +22,8 @@ type dispatchResult struct {
 	// procPerJob is this process's CPU (user+sys): the server under test
 	// and the in-process simulator, which costs every variant alike.
 	procPerJob time.Duration
+	// commands is what Redis ran, by command (for -commandstats).
+	commands map[string]commandStat
 }
 
 // dispatch enqueues n jobs while no server runs, then starts the variant's
@@ -86,6 +88,7 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispa
 		cmdsPerJob:  float64(d.commands) / float64(n),
 		cpuPerJob:   time.Duration(d.cpuMicros) * time.Microsecond / time.Duration(n),
 		procPerJob:  proc / time.Duration(n),
+		commands:    d.byCommand,
 	}, nil
 }
 

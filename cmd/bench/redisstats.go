@@ -42,14 +42,20 @@ type serverStats struct {
 	// microseconds: command execution, scripts and network I/O alike.
 	// commandstats' usec would count a script's inner commands twice.
 	cpuMicros int64
+	// byCommand is each command's calls and microseconds (usec, as INFO
+	// commandstats reports it: a script's time includes its inner
+	// commands'), for -commandstats.
+	byCommand map[string]commandStat
 }
+
+type commandStat struct{ calls, usec int64 }
 
 func readStats(ctx context.Context, c *redis.Client) (serverStats, error) {
 	info, err := c.Info(ctx, "commandstats", "cpu").Result()
 	if err != nil {
 		return serverStats{}, err
 	}
-	var s serverStats
+	s := serverStats{byCommand: map[string]commandStat{}}
 	for _, line := range strings.Split(info, "\r\n") {
 		name, val, ok := strings.Cut(line, ":")
 		if !ok {
@@ -61,12 +67,16 @@ func readStats(ctx context.Context, c *redis.Client) (serverStats, error) {
 			if cmd == "info" || strings.HasPrefix(cmd, "config") {
 				continue
 			}
+			var st commandStat
 			for _, kv := range strings.Split(val, ",") {
 				if v, ok := strings.CutPrefix(kv, "calls="); ok {
-					n, _ := strconv.ParseInt(v, 10, 64)
-					s.commands += n
+					st.calls, _ = strconv.ParseInt(v, 10, 64)
+				} else if v, ok := strings.CutPrefix(kv, "usec="); ok {
+					st.usec, _ = strconv.ParseInt(v, 10, 64)
 				}
 			}
+			s.commands += st.calls
+			s.byCommand[cmd] = st
 		case name == "used_cpu_user" || name == "used_cpu_sys":
 			f, _ := strconv.ParseFloat(val, 64)
 			s.cpuMicros += int64(f * 1e6)
@@ -76,7 +86,12 @@ func readStats(ctx context.Context, c *redis.Client) (serverStats, error) {
 }
 
 func (s serverStats) sub(o serverStats) serverStats {
-	return serverStats{commands: s.commands - o.commands, cpuMicros: s.cpuMicros - o.cpuMicros}
+	by := map[string]commandStat{}
+	for name, st := range s.byCommand {
+		was := o.byCommand[name]
+		by[name] = commandStat{calls: st.calls - was.calls, usec: st.usec - was.usec}
+	}
+	return serverStats{commands: s.commands - o.commands, cpuMicros: s.cpuMicros - o.cpuMicros, byCommand: by}
 }
 
 // resetStats zeroes the command counts.

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -126,4 +128,19 @@ func (r report) print(out io.Writer) {
 		row(fmt.Sprintf("%d shard(s)", c.shards), fmt.Sprintf("%.0f", c.perSec), fmt.Sprintf("%.1f", c.cmdsPerJob), strings.Join(shares, " "))
 	}
 	tw.Flush()
+}
+
+// printCommands prints one dispatch run's Redis commands, most time first:
+// calls per job and microseconds per call.
+func printCommands(w io.Writer, variant string, jobs int, by map[string]commandStat) {
+	names := slices.Collect(maps.Keys(by))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(by[b].usec, by[a].usec) })
+	fmt.Fprintf(w, "%s: Redis commands per job\n", variant)
+	for _, name := range names {
+		st := by[name]
+		if st.calls == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "  %-22s %6.2f/job %7.2f µs/call %7.2f µs/job\n", name, float64(st.calls)/float64(jobs), float64(st.usec)/float64(st.calls), float64(st.usec)/float64(jobs))
+	}
 }
