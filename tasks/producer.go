@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	neturl "net/url"
-	"slices"
 	"strconv"
 	"time"
 
@@ -363,11 +362,7 @@ func (p *Producer) Cancel(ctx context.Context, id string) error {
 	return p.remove(ctx, id, false)
 }
 
-// locate finds the task with the given id: in the shard queue the id picks
-// of each provider first, then in every other queue asynq knows, so that a
-// task enqueued under another shard count, or put by a raw client in a
-// queue no worker serves (asynq's "default"), is found, not reported
-// missing.
+// locate finds the task with the given id (see FindTask).
 func (p *Producer) locate(ctx context.Context, id string) (*asynq.TaskInfo, error) {
 	if p.err != nil {
 		return nil, p.err
@@ -378,45 +373,5 @@ func (p *Producer) locate(ctx context.Context, id string) (*asynq.TaskInfo, erro
 	if p.inspector == nil {
 		return nil, ErrNoRedis
 	}
-	home := make([]string, 0, len(Providers()))
-	for _, prov := range Providers() {
-		home = append(home, p.queueFor(prov, id))
-	}
-	found, err := p.lookup(ctx, id, home)
-	if found != nil || err != nil {
-		return found, err
-	}
-	all, err := p.inspector.Queues()
-	if err != nil {
-		return nil, fmt.Errorf("tasks: list queues: %w", err)
-	}
-	slices.Sort(all)
-	found, err = p.lookup(ctx, id, slices.DeleteFunc(all, func(q string) bool { return slices.Contains(home, q) }))
-	if found == nil && err == nil {
-		err = fmt.Errorf("%w: %q", ErrNotFound, id)
-	}
-	return found, err
-}
-
-// lookup asks each queue for the task with the given id. It returns nil
-// and no error if none has it, ErrAmbiguousID if several do.
-func (p *Producer) lookup(ctx context.Context, id string, queues []string) (*asynq.TaskInfo, error) {
-	var found *asynq.TaskInfo
-	for _, q := range queues {
-		// asynq's Inspector takes no context; honour ours between calls.
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		info, err := p.inspector.GetTaskInfo(q, id)
-		switch {
-		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("tasks: look up task %q: %w", id, err)
-		case found != nil:
-			return nil, fmt.Errorf("%w: %q is in queues %s and %s", ErrAmbiguousID, id, found.Queue, info.Queue)
-		}
-		found = info
-	}
-	return found, nil
+	return FindTask(ctx, p.inspector, id, p.shards, Providers()...)
 }

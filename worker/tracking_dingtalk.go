@@ -193,29 +193,6 @@ func (s *dingTalkSender) schedule(ctx context.Context, account string, p trackPa
 	return err
 }
 
-// findSend looks up the send job in the DingTalk queue its id picks, then,
-// should the producer have used another shard count, in DingTalk's other
-// queues.
-func (s *dingTalkSender) findSend(id string) (*asynq.TaskInfo, error) {
-	home := tasks.DingTalk.QueueFor(id, s.shards)
-	info, err := s.insp.GetTaskInfo(home, id)
-	if !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
-		return info, err
-	}
-	queues, lerr := s.insp.Queues()
-	if lerr != nil {
-		return nil, lerr
-	}
-	for _, q := range queues {
-		if p, ok := tasks.ProviderOfQueue(q); ok && p == tasks.DingTalk && q != home {
-			if info, qerr := s.insp.GetTaskInfo(q, id); qerr == nil {
-				return info, nil
-			}
-		}
-	}
-	return nil, err
-}
-
 // backoff is the wait before check n+1: Initial doubled n-1 times, capped.
 func (t DingTalkTracking) backoff(n int) time.Duration {
 	d := t.Initial.D()
@@ -241,9 +218,9 @@ func (s *dingTalkSender) resolve(ctx context.Context, sendJob string) (int64, er
 	if id, _ := strconv.ParseInt(v, 10, 64); id > 0 {
 		return id, nil
 	}
-	info, err := s.findSend(sendJob)
+	info, err := tasks.FindTask(ctx, s.insp, sendJob, s.shards, tasks.DingTalk)
 	switch {
-	case errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound):
+	case errors.Is(err, tasks.ErrNotFound):
 		return 0, perm(fmt.Sprintf("send job %q not found (never enqueued, cancelled, or past its retention)", sendJob))
 	case err != nil:
 		return 0, fmt.Errorf("look up send job %q: %w", sendJob, err)
