@@ -64,7 +64,8 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		for _, p := range parts {
+		for _, planned := range parts {
+			p := planned.Job
 			if err := p.Validate(tasks.Env{Now: now}); err != nil {
 				t.Fatalf("Check made a part that fails Validate: %v", err)
 			}

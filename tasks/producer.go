@@ -206,15 +206,45 @@ func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Recei
 	return r, nil
 }
 
+// A PlannedTask is one task Enqueue would add, as Check reports it.
+type PlannedTask struct {
+	Job Job
+	// ID is the task's id when the job's IdempotencyKey sets it; empty
+	// when Enqueue makes one (a UUID) as it writes the task.
+	ID string
+	// Queue is the queue the task would go to. With shards (WithShards)
+	// the task id picks it, so it is empty when ID is.
+	Queue string
+}
+
 // Check does what Enqueue does before it writes to Redis: it applies the
 // options, validates the job against the provider's rules as of its
-// delivery time, and splits it. It returns the jobs of the tasks Enqueue
-// would add, one per provider call, in order, and the same errors Enqueue
-// would. It does not touch Redis, so it works on NewProducer(nil): a dry
-// run, or a form that checks input as it is typed.
-func (p *Producer) Check(job Job, opts ...Option) ([]Job, error) {
-	_, parts, err := p.plan(job, opts)
-	return parts, err
+// delivery time, and splits it. It returns the tasks Enqueue would add,
+// one per provider call, in order, and the same errors Enqueue would. It
+// does not touch Redis, so it works on NewProducer(nil): a dry run, or a
+// form that checks input as it is typed.
+func (p *Producer) Check(job Job, opts ...Option) ([]PlannedTask, error) {
+	d, parts, err := p.plan(job, opts)
+	if err != nil {
+		return nil, err
+	}
+	provider, _ := ProviderOf(job.Type()) // plan checked it
+	var ids []string
+	if d.key != "" {
+		ids = taskIDs(d.key, len(parts))
+	}
+	planned := make([]PlannedTask, len(parts))
+	for i, part := range parts {
+		t := PlannedTask{Job: part}
+		if ids != nil {
+			t.ID = ids[i]
+		}
+		if t.ID != "" || p.shards == 1 {
+			t.Queue = p.queueFor(provider, t.ID)
+		}
+		planned[i] = t
+	}
+	return planned, nil
 }
 
 // plan applies the options and validates and splits the job.

@@ -176,3 +176,52 @@ func TestWithShardsBounds(t *testing.T) {
 		}
 	}
 }
+
+// Check names a task's id and queue when they are known before Enqueue
+// makes the task (an idempotency key, or one shard), and they are where
+// Enqueue then puts it.
+func TestCheckPlansQueues(t *testing.T) {
+	tests := []struct {
+		name      string
+		shards    int
+		opts      []tasks.Option
+		wantIDs   []string
+		wantQueue bool
+	}{
+		{"one shard", 1, nil, []string{"", ""}, true},
+		{"one shard, keyed", 1, []tasks.Option{tasks.IdempotencyKey("k1")}, []string{"k1", "k1/2"}, true},
+		{"eight shards", 8, nil, []string{"", ""}, false},
+		{"eight shards, keyed", 8, []tasks.Option{tasks.IdempotencyKey("k8")}, []string{"k8", "k8/2"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newProducerFixture(t, tasks.WithShards(tt.shards))
+			job := pushSingle(users(150)...) // two calls
+			planned, err := f.p.Check(job, tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := f.p.Enqueue(context.Background(), job, tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(planned) != 2 || len(r.Tasks) != 2 {
+				t.Fatalf("Check planned %d tasks, Enqueue added %d; want 2", len(planned), len(r.Tasks))
+			}
+			for i, pt := range planned {
+				if pt.ID != tt.wantIDs[i] {
+					t.Errorf("task %d: ID %q, want %q", i, pt.ID, tt.wantIDs[i])
+				}
+				switch {
+				case !tt.wantQueue && pt.Queue != "":
+					t.Errorf("task %d: Queue %q, though its id is not made yet", i, pt.Queue)
+				case tt.wantQueue && pt.Queue != r.Tasks[i].Queue:
+					t.Errorf("task %d: Queue %q, but Enqueue put it in %q", i, pt.Queue, r.Tasks[i].Queue)
+				}
+				if pt.ID != "" && pt.ID != r.Tasks[i].ID {
+					t.Errorf("task %d: ID %q, but Enqueue made %q", i, pt.ID, r.Tasks[i].ID)
+				}
+			}
+		})
+	}
+}

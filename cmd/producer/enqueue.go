@@ -180,7 +180,11 @@ func enqueue(ctx context.Context, env *commandEnv, args []string) error {
 	}
 	zone := tasks.WithZone(req.zone)
 	if req.dryRun {
-		return dryRun(env, tasks.NewProducer(nil, zone), req)
+		opts, err := env.producerOptions(zone)
+		if err != nil {
+			return err
+		}
+		return dryRun(env, tasks.NewProducer(nil, opts...), req)
 	}
 	producer, err := env.open(ctx, zone)
 	if err != nil {
@@ -200,15 +204,19 @@ func enqueue(ctx context.Context, env *commandEnv, args []string) error {
 
 // plannedTask is one task a dry run would enqueue.
 type plannedTask struct {
-	Type    string    `json:"type"`
-	Queue   string    `json:"queue"`
+	Type string `json:"type"`
+	// ID and Queue are known when --key sets the task id; the queue also
+	// with one shard. Otherwise the id is made at enqueue, and picks the
+	// shard.
+	ID      string    `json:"id,omitempty"`
+	Queue   string    `json:"queue,omitempty"`
 	Payload tasks.Job `json:"payload"`
 }
 
 // dryRun checks the job and options as enqueue would and prints the tasks
 // it would add, without Redis.
 func dryRun(env *commandEnv, p *tasks.Producer, req *enqueueRequest) error {
-	parts, err := p.Check(req.job, req.opts...)
+	planned, err := p.Check(req.job, req.opts...)
 	if err != nil {
 		return err
 	}
@@ -216,9 +224,8 @@ func dryRun(env *commandEnv, p *tasks.Producer, req *enqueueRequest) error {
 		DryRun bool          `json:"dry_run"`
 		Tasks  []plannedTask `json:"tasks"`
 	}{DryRun: true}
-	for _, part := range parts {
-		prov, _ := tasks.ProviderOf(part.Type())
-		out.Tasks = append(out.Tasks, plannedTask{Type: part.Type(), Queue: prov.Queue(), Payload: part})
+	for _, t := range planned {
+		out.Tasks = append(out.Tasks, plannedTask{Type: t.Job.Type(), ID: t.ID, Queue: t.Queue, Payload: t.Job})
 	}
 	return env.print(out)
 }

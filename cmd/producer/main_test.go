@@ -258,6 +258,43 @@ func TestEnqueueZone(t *testing.T) {
 
 // A dry run needs no Redis: it prints the tasks enqueue would add, split
 // per provider call.
+// A dry run names the shard queue when the task id is known (--key), and
+// leaves it out when the id, and so the shard, is made at enqueue.
+func TestEnqueueDryRunShards(t *testing.T) {
+	env := map[string]string{"HERALD_SHARDS": "8"}
+	tests := []struct {
+		name      string
+		args      []string
+		wantID    string
+		wantQueue string
+	}{
+		{"keyed", []string{"--key", "order-7"}, "order-7", tasks.Easemob.QueueFor("order-7", 8)},
+		{"unkeyed", nil, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"enqueue", tasks.TypeEasemobPushSingle, "--dry-run"}, tt.args...)
+			r := runCLIEnv(t, env, payload, args...)
+			if r.code != exitOK {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			var out struct {
+				Tasks []struct{ ID, Queue string }
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Tasks) != 1 || out.Tasks[0].ID != tt.wantID || out.Tasks[0].Queue != tt.wantQueue {
+				t.Fatalf("dry run = %s, want id %q in queue %q", r.stdout, tt.wantID, tt.wantQueue)
+			}
+		})
+	}
+	r := runCLIEnv(t, map[string]string{"HERALD_SHARDS": "0"}, payload, "enqueue", tasks.TypeEasemobPushSingle, "--dry-run")
+	if r.code != exitInput || !strings.Contains(r.stderr, "HERALD_SHARDS") {
+		t.Fatalf("HERALD_SHARDS=0 in a dry run: exit %d, stderr %q; want bad input naming it", r.code, r.stderr)
+	}
+}
+
 func TestEnqueueDryRun(t *testing.T) {
 	targets := make([]string, 150)
 	for i := range targets {

@@ -109,14 +109,9 @@ func (e *commandEnv) checkRedisURL() error {
 	return nil
 }
 
-// open connects to Redis and checks that it answers, so that an
-// unreachable Redis is reported as that, naming the address (never the
-// password), rather than as the first command asynq failed to run. A
-// missing or malformed URL is bad input.
-func (e *commandEnv) open(ctx context.Context, opts ...tasks.ProducerOption) (*tasks.Producer, error) {
-	if err := e.checkRedisURL(); err != nil {
-		return nil, err
-	}
+// producerOptions are opts and those the environment sets: the event
+// stream and the shards.
+func (e *commandEnv) producerOptions(opts ...tasks.ProducerOption) ([]tasks.ProducerOption, error) {
 	if s := e.getenv(envEventStream); s != "" {
 		opts = append(opts, tasks.WithEvents(s))
 	}
@@ -126,6 +121,21 @@ func (e *commandEnv) open(ctx context.Context, opts ...tasks.ProducerOption) (*t
 			return nil, inputErrorf("%s=%q: must be a whole number from 1 to %d, the workers' shards", envShards, s, tasks.MaxShards)
 		}
 		opts = append(opts, tasks.WithShards(n))
+	}
+	return opts, nil
+}
+
+// open connects to Redis and checks that it answers, so that an
+// unreachable Redis is reported as that, naming the address (never the
+// password), rather than as the first command asynq failed to run. A
+// missing or malformed URL is bad input.
+func (e *commandEnv) open(ctx context.Context, opts ...tasks.ProducerOption) (*tasks.Producer, error) {
+	if err := e.checkRedisURL(); err != nil {
+		return nil, err
+	}
+	opts, err := e.producerOptions(opts...)
+	if err != nil {
+		return nil, err
 	}
 	p, err := tasks.OpenProducer(e.redisURL, opts...)
 	if err != nil {
@@ -257,7 +267,8 @@ Enqueue flags:
                      (default $HERALD_EASEMOB_<ACCOUNT>_ZONE, then $HERALD_ZONE,
                      then +08:00)
   --dry-run          check the job and options and print the tasks that would be
-                     enqueued, without Redis
+                     enqueued, without Redis; with HERALD_SHARDS above 1 a task's
+                     queue is printed only with --key (the task id picks it)
 
 Flags for every command:
   --redis URL        redis://[user:password@]host:port/db, rediss:// for TLS
