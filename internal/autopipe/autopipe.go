@@ -74,16 +74,7 @@ func (b *Batcher) Exec(ctx context.Context, cmds []redis.Cmder) error {
 	b.mu.Unlock()
 
 	if lead {
-		b.turn <- struct{}{}
-		// From here on, callers start the next batch.
-		b.mu.Lock()
-		b.open = nil
-		b.mu.Unlock()
-		pipe := b.rdb.Pipeline()
-		_ = pipe.BatchProcess(ctx, bt.cmds...)
-		_, _ = pipe.Exec(context.WithoutCancel(ctx)) // every command holds its own error
-		<-b.turn
-		close(bt.done)
+		b.send(ctx, bt)
 	} else {
 		<-bt.done
 	}
@@ -93,6 +84,24 @@ func (b *Batcher) Exec(ctx context.Context, cmds []redis.Cmder) error {
 		}
 	}
 	return nil
+}
+
+// send waits for the pipeline out to be answered, then sends bt. The turn
+// and the followers are released however it ends: a leader that never
+// let go would stall every job after it.
+func (b *Batcher) send(ctx context.Context, bt *batch) {
+	b.turn <- struct{}{}
+	defer func() {
+		<-b.turn
+		close(bt.done)
+	}()
+	// From here on, callers start the next batch.
+	b.mu.Lock()
+	b.open = nil
+	b.mu.Unlock()
+	pipe := b.rdb.Pipeline()
+	_ = pipe.BatchProcess(ctx, bt.cmds...)
+	_, _ = pipe.Exec(context.WithoutCancel(ctx)) // every command holds its own error
 }
 
 // Pipeline returns a pipeline whose Exec goes through b: code written
