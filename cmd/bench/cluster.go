@@ -136,7 +136,7 @@ func clusterDispatch(ctx context.Context, addrs []string, simURL string, rec *re
 	err = rc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 		s, err := readStats(ctx, m)
 		mu.Lock()
-		perMaster = append(perMaster, float64(s.commands))
+		perMaster = append(perMaster, float64(s.commands()))
 		mu.Unlock()
 		return err
 	})

@@ -81,11 +81,10 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispa
 	stop()
 	stop = nil
 	d := after.sub(before)
-	d.commands -= int64(polls) // drained's own LLENs, pipelined in twos
 	return dispatchResult{
 		perSec:      float64(n) / took.Seconds(),
 		tripsPerJob: float64(tripsN) / float64(n),
-		cmdsPerJob:  float64(d.commands) / float64(n),
+		cmdsPerJob:  float64(d.commands()-int64(polls)) / float64(n), // less drained's own LLENs
 		cpuPerJob:   time.Duration(d.cpuMicros) * time.Microsecond / time.Duration(n),
 		procPerJob:  proc / time.Duration(n),
 		commands:    d.byCommand,

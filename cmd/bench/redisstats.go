@@ -34,18 +34,24 @@ func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 // serverStats is what redis-server says it has done since CONFIG RESETSTAT
 // (commands) and since it started (CPU).
 type serverStats struct {
-	// commands counts every command executed, including those a script
-	// runs (Redis 7 counts them in INFO commandstats too), but not the
-	// benchmark's own INFO and CONFIG.
-	commands int64
 	// cpuMicros is the server process's CPU time, user plus system, in
 	// microseconds: command execution, scripts and network I/O alike.
 	// commandstats' usec would count a script's inner commands twice.
 	cpuMicros int64
 	// byCommand is each command's calls and microseconds (usec, as INFO
 	// commandstats reports it: a script's time includes its inner
-	// commands'), for -commandstats.
+	// commands'), but not the benchmark's own INFO and CONFIG.
 	byCommand map[string]commandStat
+}
+
+// commands counts every command executed, including those a script runs
+// (Redis 7 counts them in INFO commandstats too).
+func (s serverStats) commands() int64 {
+	var n int64
+	for _, st := range s.byCommand {
+		n += st.calls
+	}
+	return n
 }
 
 type commandStat struct{ calls, usec int64 }
@@ -75,7 +81,6 @@ func readStats(ctx context.Context, c *redis.Client) (serverStats, error) {
 					st.usec, _ = strconv.ParseInt(v, 10, 64)
 				}
 			}
-			s.commands += st.calls
 			s.byCommand[cmd] = st
 		case name == "used_cpu_user" || name == "used_cpu_sys":
 			f, _ := strconv.ParseFloat(val, 64)
@@ -91,7 +96,7 @@ func (s serverStats) sub(o serverStats) serverStats {
 		was := o.byCommand[name]
 		by[name] = commandStat{calls: st.calls - was.calls, usec: st.usec - was.usec}
 	}
-	return serverStats{commands: s.commands - o.commands, cpuMicros: s.cpuMicros - o.cpuMicros, byCommand: by}
+	return serverStats{cpuMicros: s.cpuMicros - o.cpuMicros, byCommand: by}
 }
 
 // resetStats zeroes the command counts.
