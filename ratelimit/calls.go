@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	_ "embed"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -127,23 +129,53 @@ func (c *Calls) Reserve(ctx context.Context, key string, lim CallLimit, inFlight
 	}
 	id := rand.Text()
 	keys, args := lim.reserveArgs(key, id, inFlight)
-	v, err := c.reserve.Run(ctx, c.rdb, keys, args...).Int64Slice()
-	return c.reserved(key, id, v, err)
+	v, err := c.reserve.Run(ctx, c.rdb, keys, append(args, 1)...).Int64Slice()
+	calls, d, err := c.reserved(key, id, 1, v, err)
+	if len(calls) == 0 {
+		return nil, d, err
+	}
+	return calls[0], d, err
 }
 
 // ReserveIn is Reserve queued on pipe, to go in one round trip with other
 // commands (the decisions for a job's other limits, say); its answer is the
 // returned func's once pipe has run.
 func (c *Calls) ReserveIn(ctx context.Context, pipe redis.Pipeliner, key string, lim CallLimit, inFlight time.Duration) func() (*Call, Decision, error) {
+	many := c.ReserveManyIn(ctx, pipe, key, lim, inFlight, 1)
+	return func() (*Call, Decision, error) {
+		calls, d, err := many()
+		if len(calls) == 0 {
+			return nil, d, err
+		}
+		return calls[0], d, err
+	}
+}
+
+// ReserveManyIn is ReserveIn for a block of up to want calls at once: as
+// many as lim has room for right now, at least one when the Decision is
+// Allowed, none otherwise. Remaining counts what is left after the whole
+// block. Each call counts from now as in flight for up to inFlight, so a
+// caller that hands the calls out over a while must add that while to
+// inFlight, and give back with Cancel what it does not use.
+//
+// A block lets a caller far from its limit pay for one decision per block
+// rather than per call; near the limit it should ask for one at a time, so
+// that callers elsewhere get their share.
+func (c *Calls) ReserveManyIn(ctx context.Context, pipe redis.Pipeliner, key string, lim CallLimit, inFlight time.Duration, want int) func() ([]*Call, Decision, error) {
 	if err := checkReserve(key, lim, inFlight); err != nil {
-		return func() (*Call, Decision, error) { return nil, Decision{}, err }
+		return func() ([]*Call, Decision, error) { return nil, Decision{}, err }
+	}
+	if want < 1 {
+		return func() ([]*Call, Decision, error) {
+			return nil, Decision{}, fmt.Errorf("%w: a block of %d calls", ErrInvalidLimit, want)
+		}
 	}
 	id := rand.Text()
 	keys, args := lim.reserveArgs(key, id, inFlight)
-	q := pipescript.Queue(ctx, pipe, c.rdb, c.reserve, keys, args...)
-	return func() (*Call, Decision, error) {
+	q := pipescript.Queue(ctx, pipe, c.rdb, c.reserve, keys, append(args, want)...)
+	return func() ([]*Call, Decision, error) {
 		v, err := q.Result(ctx).Int64Slice()
-		return c.reserved(key, id, v, err)
+		return c.reserved(key, id, want, v, err)
 	}
 }
 
@@ -170,12 +202,13 @@ func (lim CallLimit) reserveArgs(key, id string, inFlight time.Duration) ([]stri
 			lim.Adapt.Increase, lim.Adapt.Quiet.Microseconds(), lim.Adapt.floor(), lim.Adapt.probe().Microseconds()}
 }
 
-// reserved reads the reserve script's reply.
-func (c *Calls) reserved(key, id string, v []int64, err error) (*Call, Decision, error) {
+// reserved reads the reserve script's reply: the calls granted, named as
+// calls.lua names them.
+func (c *Calls) reserved(key, id string, want int, v []int64, err error) ([]*Call, Decision, error) {
 	if err != nil {
 		return nil, Decision{}, fmt.Errorf("ratelimit: calls %s: %w", key, err)
 	}
-	if len(v) != 5 {
+	if len(v) != 6 {
 		return nil, Decision{}, fmt.Errorf("ratelimit: unexpected script reply %v", v)
 	}
 	d, err := decision(v[:4])
@@ -188,7 +221,14 @@ func (c *Calls) reserved(key, id string, v []int64, err error) (*Call, Decision,
 	if !d.Allowed {
 		return nil, d, nil
 	}
-	return &Call{c: c, key: key, id: id}, d, nil
+	if want == 1 {
+		return []*Call{{c: c, key: key, id: id}}, d, nil
+	}
+	calls := make([]*Call, v[5])
+	for i := range calls {
+		calls[i] = &Call{c: c, key: key, id: id + "." + strconv.Itoa(i+1)}
+	}
+	return calls, d, nil
 }
 
 // Done marks the call answered: from now on it counts from now.
@@ -201,21 +241,46 @@ func (c *Call) Done(ctx context.Context) error {
 
 // DoneIn is Done queued on pipe (see ReserveIn).
 func (c *Call) DoneIn(ctx context.Context, pipe redis.Pipeliner) func() error {
-	return c.queue(ctx, pipe, c.c.settle, "done")
+	return c.c.SettleIn(ctx, pipe, []*Call{c}, nil)
 }
 
 // CancelIn is Cancel queued on pipe (see ReserveIn).
 func (c *Call) CancelIn(ctx context.Context, pipe redis.Pipeliner) func() error {
-	return c.queue(ctx, pipe, c.c.cancel, "cancel")
+	return c.c.SettleIn(ctx, pipe, nil, []*Call{c})
 }
 
-func (c *Call) queue(ctx context.Context, pipe redis.Pipeliner, s *redis.Script, op string) func() error {
-	q := pipescript.Queue(ctx, pipe, c.c.rdb, s, []string{keyPrefix + c.key + kindCalls}, c.id)
-	return func() error {
-		if err := q.Result(ctx).Err(); err != nil {
-			return fmt.Errorf("ratelimit: %s %s: %w", op, c.key, err)
+// SettleIn queues on pipe Done for every call in done and Cancel for every
+// call in cancel, one script run per key and kind however many calls: the
+// way to settle calls in bulk (see ReserveManyIn).
+func (c *Calls) SettleIn(ctx context.Context, pipe redis.Pipeliner, done, cancel []*Call) func() error {
+	var reads []func() error
+	queue := func(calls []*Call, s *redis.Script, op string) {
+		byKey := map[string][]any{}
+		var order []string
+		for _, call := range calls {
+			if _, ok := byKey[call.key]; !ok {
+				order = append(order, call.key)
+			}
+			byKey[call.key] = append(byKey[call.key], call.id)
 		}
-		return nil
+		for _, key := range order {
+			q := pipescript.Queue(ctx, pipe, c.rdb, s, []string{keyPrefix + key + kindCalls}, byKey[key]...)
+			reads = append(reads, func() error {
+				if err := q.Result(ctx).Err(); err != nil {
+					return fmt.Errorf("ratelimit: %s %s: %w", op, key, err)
+				}
+				return nil
+			})
+		}
+	}
+	queue(done, c.settle, "done")
+	queue(cancel, c.cancel, "cancel")
+	return func() error {
+		var errs []error
+		for _, read := range reads {
+			errs = append(errs, read())
+		}
+		return errors.Join(errs...)
 	}
 }
 

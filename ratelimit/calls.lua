@@ -8,14 +8,18 @@
 -- KEYS[2]  cool-down: its end time in µs (blocks until then)
 -- KEYS[3]  adaptive state (see adapt.lua)
 -- ARGV     n, period (µs), burst, holder, in flight (µs), step, quiet (µs),
---          floor, probe (µs)
--- Returns  {status, remaining, retry_after_us, reset_after_us, share_ppm}
---          status 1 allowed, 0 denied, -1 cooling down
+--          floor, probe (µs), want
+-- Returns  {status, remaining, retry_after_us, reset_after_us, share_ppm,
+--          granted}; status 1 allowed, 0 denied, -1 cooling down
+--
+-- want > 1 asks for a block of calls at once (holders "<holder>.1" to
+-- "<holder>.<granted>"); as many are granted as the limit has room for,
+-- at least one when allowed.
 local t = redis.call('TIME')
 local now = t[1] * 1000000 + t[2]
 local cool = tonumber(redis.call('GET', KEYS[2]))
 if cool and cool > now then
-  return {-1, 0, cool - now, 0, 0}
+  return {-1, 0, cool - now, 0, 0, 0}
 end
 local n, base, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local inflight, floor = tonumber(ARGV[5]), tonumber(ARGV[8])
@@ -58,15 +62,27 @@ if newest[2] then
   reset = math.max(0, math.ceil(tonumber(newest[2]) + period - now))
 end
 if count >= n then
-  return {0, 0, wait(period, n, count), reset, ppm}
+  return {0, 0, wait(period, n, count), reset, ppm, 0}
 end
+local want = tonumber(ARGV[10]) or 1
+local granted = math.min(want, n - count)
 if burst < n then
   local sub = period * burst / n
   local c = redis.call('ZCOUNT', KEYS[1], since(sub), '+inf')
   if c >= burst then
-    return {0, 0, wait(sub, burst, c), reset, ppm}
+    return {0, 0, wait(sub, burst, c), reset, ppm, 0}
   end
+  granted = math.min(granted, burst - c)
 end
-redis.call('ZADD', KEYS[1], now + inflight, ARGV[4])
+if want == 1 then
+  redis.call('ZADD', KEYS[1], now + inflight, ARGV[4])
+else
+  local add = {}
+  for i = 1, granted do
+    add[2 * i - 1] = now + inflight
+    add[2 * i] = ARGV[4] .. '.' .. i
+  end
+  redis.call('ZADD', KEYS[1], unpack(add))
+end
 redis.call('PEXPIRE', KEYS[1], math.ceil((inflight + base / math.min(1, floor * tonumber(ARGV[1]))) / 1000))
-return {1, n - count - 1, 0, math.max(reset, math.ceil(inflight + period)), ppm}
+return {1, n - count - granted, 0, math.max(reset, math.ceil(inflight + period)), ppm, granted}

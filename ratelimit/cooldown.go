@@ -75,6 +75,28 @@ func (c *Cooldown) Remaining(ctx context.Context, key string) (time.Duration, er
 	return time.Duration(v) * time.Microsecond, nil
 }
 
+// ActiveIn queues on pipe a check for a cool-down on key, true while one
+// may be in force: one EXISTS, far cheaper than a decision, for a caller
+// holding calls granted earlier (see Calls.ReserveManyIn) that must not
+// spend them in a cool-down another replica set since. It never misses a
+// cool-down in force, as the key outlives its end; it may report one just
+// ended (the key expires up to a millisecond late, or never on a Redis
+// whose TTLs do not run down), which only sends the caller to ask for a
+// decision.
+func (c *Cooldown) ActiveIn(ctx context.Context, pipe redis.Pipeliner, key string) func() (bool, error) {
+	if err := checkKey(key); err != nil {
+		return func() (bool, error) { return false, err }
+	}
+	exists := pipe.Exists(ctx, keyPrefix+key+kindCooldown)
+	return func() (bool, error) {
+		n, err := exists.Result()
+		if err != nil {
+			return false, fmt.Errorf("ratelimit: cooldown %s: %w", key, err)
+		}
+		return n > 0, nil
+	}
+}
+
 // Clear lifts key's cool-down early, for an operator who knows better.
 func (c *Cooldown) Clear(ctx context.Context, key string) error {
 	if err := checkKey(key); err != nil {

@@ -116,3 +116,46 @@ func TestCooldownClear(t *testing.T) {
 		t.Fatalf("Remaining on an unknown key: %s, %v", left, err)
 	}
 }
+
+// ActiveIn sees a cool-down while it is in force, and none once it has
+// ended or been cleared.
+func TestCooldownActiveIn(t *testing.T) {
+	ctx := context.Background()
+	rdb := srv.Client(t)
+	cool := ratelimit.NewCooldown(rdb)
+	active := func(key string) bool {
+		t.Helper()
+		pipe := rdb.Pipeline()
+		read := cool.ActiveIn(ctx, pipe, key)
+		_, _ = pipe.Exec(ctx)
+		on, err := read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return on
+	}
+	if active("k") {
+		t.Fatal("active before any Block")
+	}
+	if _, err := cool.Block(ctx, "k", 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	set := redisNow(t, rdb) // no earlier than the Block
+	if _, err := cool.Block(ctx, "long", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if !active("k") || !active("long") {
+		t.Fatal("a cool-down in force not seen")
+	}
+	// The key expires within a millisecond after the end.
+	waitRedisTime(t, rdb, set.Add(52*time.Millisecond))
+	if active("k") {
+		t.Error("a cool-down seen after its end")
+	}
+	if err := cool.Clear(ctx, "long"); err != nil {
+		t.Fatal(err)
+	}
+	if active("long") {
+		t.Error("a cleared cool-down seen")
+	}
+}

@@ -1,2 +1,2 @@
--- KEYS[1] holders; ARGV[1] holder id. Redis drops the set with its last member.
-return redis.call('ZREM', KEYS[1], ARGV[1])
+-- KEYS[1] holders; ARGV holder ids. Redis drops the set with its last member.
+return redis.call('ZREM', KEYS[1], unpack(ARGV))
