@@ -290,6 +290,7 @@ type limiter struct {
 	// pipes carries a job's decisions and settles, with its records, in
 	// pipelines shared with other jobs' (see admitAtOnce, permit.settle).
 	pipes   *autopipe.Batcher
+	pools   *callPools
 	calls   *ratelimit.Calls
 	conc    *ratelimit.Concurrency
 	cool    *ratelimit.Cooldown
@@ -301,12 +302,14 @@ type limiter struct {
 	inflight *inflight
 }
 
-func newLimiter(rdb redis.UniversalClient, cfg LimiterConfig, m *Metrics) *limiter {
-	return &limiter{
+func newLimiter(rdb redis.UniversalClient, cfg LimiterConfig, m *Metrics, f *inflight) *limiter {
+	l := &limiter{
 		pipes: autopipe.New(rdb),
 		calls: ratelimit.NewCalls(rdb), conc: ratelimit.NewConcurrency(rdb), cool: ratelimit.NewCooldown(rdb),
-		maxWait: cfg.MaxWait.D(), metrics: m, sleep: sleepCtx,
+		maxWait: cfg.MaxWait.D(), metrics: m, sleep: sleepCtx, inflight: f,
 	}
+	l.pools = &callPools{calls: l.calls, cool: l.cool, pipes: l.pipes, inflight: f}
+	return l
 }
 
 // permit is what admit hands back: the calls it counted and the slots it
@@ -489,18 +492,7 @@ func (l *limiter) admitAtOnce(ctx context.Context, pipe redis.Pipeliner, p tasks
 				return lease != nil && err == nil
 			})
 		default:
-			reserve := l.calls.ReserveIn(ctx, pipe, lim.key, lim.calls, lim.inFlight)
-			reads = append(reads, func(pm *permit) bool {
-				call, d, err := reserve()
-				if err == nil && !d.Blocked {
-					l.metrics.effectiveRate(p, lim, d.Share)
-				}
-				if call != nil {
-					pm.calls = append(pm.calls, call)
-					pm.giveBack = append(pm.giveBack, false)
-				}
-				return call != nil && err == nil
-			})
+			reads = append(reads, l.pools.reserveIn(ctx, pipe, lim, l.metrics, p))
 		}
 	}
 	return func() (permit, bool) {
@@ -545,10 +537,15 @@ func (l *limiter) try(ctx context.Context, p tasks.Provider, lim limit, pm *perm
 		l.metrics.effectiveRate(p, lim, d.Share)
 	}
 	if call != nil {
-		pm.calls = append(pm.calls, call)
-		pm.giveBack = append(pm.giveBack, lim.kind == kindWindow)
+		pm.addCall(call, lim.kind == kindWindow)
 	}
 	return d, nil
+}
+
+// addCall adds a call a limit granted to pm; giveBack marks a window start.
+func (pm *permit) addCall(c *ratelimit.Call, giveBack bool) {
+	pm.calls = append(pm.calls, c)
+	pm.giveBack = append(pm.giveBack, giveBack)
 }
 
 // settle ends a call's permit by what its result says, and teaches the
@@ -583,6 +580,7 @@ func (l *limiter) settle(ctx context.Context, pipe redis.Pipeliner, info *taskIn
 		// in between and call inside the cool-down.
 		l.metrics.throttled(info.provider, info.typ)
 		pe.RetryAfter = l.block(ctx, action, acct.limits, pe.RetryAfter)
+		l.pools.dropAll(coolTargets(action, acct.limits))
 		pm.settle(ctx, pipe, o)
 		// The rates drop once the refused call is given back (see
 		// ratelimit.Calls.Throttle).

@@ -124,8 +124,7 @@ func (w *Worker) queues(accounts Accounts) map[string]int {
 // the not-before guard, then the dispatcher that calls the provider.
 func (w *Worker) Handler() asynq.Handler {
 	host, _ := os.Hostname()
-	lim := newLimiter(w.rdb, w.cfg.Limiter, w.metrics)
-	lim.inflight = w.inflight
+	lim := newLimiter(w.rdb, w.cfg.Limiter, w.metrics, w.inflight)
 	events := &outcomes{log: w.eventLog(), now: time.Now}
 	d := &dispatcher{
 		accounts: w.accounts,

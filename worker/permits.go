@@ -1,0 +1,226 @@
+package worker
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/herald-dispatch/herald/ratelimit"
+	"github.com/herald-dispatch/herald/tasks"
+)
+
+// A rate far from its limit costs a job a decision in Redis all the same:
+// the calls script is the dearest part of a job's Redis time. So a worker
+// takes a rate's calls in blocks and hands them to its jobs for a short
+// while (blockLife), asking Redis per job only whether a cool-down has
+// started since (one EXISTS).
+//
+// What holds: every call in a block is counted in Redis from the moment
+// the block is granted, in flight until the block's life and the call's
+// own time in flight have both run out, so no replica can put more calls
+// into a provider's period than the limit allows, whoever uses them. A
+// call not used within blockLife is given back. What it costs: calls
+// handed out but unused sit counted for up to blockLife, so a replica can
+// keep another waiting that long; near the limit, blocks shrink to one
+// call (see callPool.take), and each job asks Redis as before.
+const (
+	blockLife = 200 * time.Millisecond
+	// minBlock and maxBlock bound a block's size: the size doubles when a
+	// block runs out before its life and halves when calls are left over.
+	minBlock = 2
+	maxBlock = 32
+)
+
+// callPools is a worker's blocks of calls, one pool per rate limit key.
+type callPools struct {
+	calls *ratelimit.Calls
+	cool  *ratelimit.Cooldown
+	pipes interface{ Pipeline() redis.Pipeliner }
+	// inflight makes drain wait for blocks to be used or given back; nil
+	// gives them back without being waited for.
+	inflight *inflight
+
+	mu    sync.Mutex
+	pools map[string]*callPool
+}
+
+// callPool is one rate limit key's calls on hand.
+type callPool struct {
+	mu  sync.Mutex
+	cur *callBlock
+	// size is the next block's; remaining is the room the last decision
+	// left, which caps it so that a replica near the limit leaves the rest
+	// to others.
+	size      int
+	remaining int
+	// refilling is set while a block is being asked for: jobs meanwhile ask
+	// for one call each rather than a block of their own.
+	refilling bool
+}
+
+// callBlock is calls granted together, to use before expires.
+type callBlock struct {
+	calls   []*ratelimit.Call
+	expires time.Time
+}
+
+func (ps *callPools) pool(key string) *callPool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.pools == nil {
+		ps.pools = map[string]*callPool{}
+	}
+	p := ps.pools[key]
+	if p == nil {
+		p = &callPool{size: minBlock, remaining: maxBlock}
+		ps.pools[key] = p
+	}
+	return p
+}
+
+// take hands out a call on hand, or says how many to ask Redis for: a
+// block when none is being asked for, else one.
+func (p *callPool) take(now time.Time) (call *ratelimit.Call, want int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b := p.cur; b != nil && now.Before(b.expires) {
+		if n := len(b.calls); n > 0 {
+			call, b.calls = b.calls[n-1], b.calls[:n-1]
+			return call, 0
+		}
+		if !p.refilling {
+			p.size = min(2*p.size, maxBlock) // used up before its time
+		}
+	}
+	if p.refilling {
+		return nil, 1
+	}
+	want = min(p.size, max(1, p.remaining/4))
+	p.refilling = want > 1
+	return nil, want
+}
+
+// reserveIn queues on pipe what lets a job call under lim: a check for a
+// cool-down when the pool has a call on hand, else a decision, for a
+// block when the pool asks for one. The returned func adds the call to pm
+// once pipe has run, and reports false, having given back any call on
+// hand, when there is none or a cool-down may be in force (admit then
+// asks Redis for a decision, which says how long to wait).
+func (ps *callPools) reserveIn(ctx context.Context, pipe redis.Pipeliner, lim limit, m *Metrics, prov tasks.Provider) func(*permit) bool {
+	p := ps.pool(lim.key)
+	start := time.Now()
+	call, want := p.take(start)
+	if call != nil {
+		active := ps.cool.ActiveIn(ctx, pipe, lim.key)
+		return func(pm *permit) bool {
+			if cooling, err := active(); err != nil || cooling {
+				ps.giveBack(append(p.drop(), call))
+				return false
+			}
+			pm.addCall(call, false)
+			return true
+		}
+	}
+	inFlight := lim.inFlight
+	if want > 1 {
+		inFlight += blockLife
+	}
+	reserve := ps.calls.ReserveManyIn(ctx, pipe, lim.key, lim.calls, inFlight, want)
+	return func(pm *permit) bool {
+		calls, d, err := reserve()
+		if err == nil && !d.Blocked {
+			m.effectiveRate(prov, lim, d.Share)
+		}
+		ps.refilled(p, calls, d, err, start, want > 1)
+		if len(calls) == 0 {
+			return false
+		}
+		pm.addCall(calls[0], false)
+		return err == nil
+	}
+}
+
+// refilled notes the room a decision left and, for a block, puts its calls
+// but the first (the asking job's) on hand until start+blockLife: start is
+// before the block was asked for, so every call handed out is used within
+// the time in flight Redis counts it for.
+func (ps *callPools) refilled(p *callPool, calls []*ratelimit.Call, d ratelimit.Decision, err error, start time.Time, block bool) {
+	p.mu.Lock()
+	if block {
+		p.refilling = false
+	}
+	if err == nil {
+		p.remaining = d.Remaining
+	}
+	if len(calls) < 2 {
+		p.mu.Unlock()
+		return
+	}
+	if ps.inflight != nil && !ps.inflight.track() {
+		p.mu.Unlock()
+		ps.giveBack(calls[1:]) // the worker is stopping
+		return
+	}
+	b := &callBlock{calls: calls[1:], expires: start.Add(blockLife)}
+	p.cur = b
+	p.mu.Unlock()
+	time.AfterFunc(time.Until(b.expires), func() { ps.expire(p, b) })
+}
+
+// expire gives back what is left of b once its life is over.
+func (ps *callPools) expire(p *callPool, b *callBlock) {
+	p.mu.Lock()
+	left := b.calls
+	b.calls = nil
+	if len(left) > 0 {
+		p.size = max(p.size/2, minBlock)
+	}
+	p.mu.Unlock()
+	ps.giveBack(left)
+	if ps.inflight != nil {
+		ps.inflight.done()
+	}
+}
+
+// drop takes every call on hand out of the pool, for giving back: a
+// cool-down makes them useless for its duration, and another replica may
+// need the room after it.
+func (p *callPool) drop() []*ratelimit.Call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur == nil {
+		return nil
+	}
+	left := p.cur.calls
+	p.cur.calls = nil
+	return left
+}
+
+// dropAll gives back every call on hand under the keys of limits: a
+// provider's "too many" for them just came in.
+func (ps *callPools) dropAll(limits []limit) {
+	var left []*ratelimit.Call
+	for _, lim := range limits {
+		if lim.kind == kindRate {
+			left = append(left, ps.pool(lim.key).drop()...)
+		}
+	}
+	ps.giveBack(left)
+}
+
+// giveBack cancels calls in one round trip. One that fails leaves the calls
+// counted until their time in flight runs out, which errs on the safe
+// side.
+func (ps *callPools) giveBack(calls []*ratelimit.Call) {
+	if len(calls) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pipe := ps.pipes.Pipeline()
+	read := ps.calls.SettleIn(ctx, pipe, nil, calls)
+	_, _ = pipe.Exec(ctx)
+	_ = read()
+}

@@ -1,0 +1,193 @@
+package worker
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/herald-dispatch/herald/internal/redistest"
+	"github.com/herald-dispatch/herald/ratelimit"
+	"github.com/herald-dispatch/herald/tasks"
+)
+
+// startRedis starts a redis-server of the test's own.
+func startRedis(t *testing.T) *redis.Client {
+	t.Helper()
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+func newPools(rdb *redis.Client, f *inflight) *callPools {
+	return &callPools{calls: ratelimit.NewCalls(rdb), cool: ratelimit.NewCooldown(rdb), pipes: rdb, inflight: f}
+}
+
+// take asks ps for a call under lim as admitAtOnce does, in a pipeline of
+// its own. decided reports whether it took a decision in Redis rather than
+// a call on hand.
+func take(t *testing.T, ps *callPools, rdb *redis.Client, lim limit) (ok, decided bool) {
+	t.Helper()
+	ctx := context.Background()
+	pipe := rdb.Pipeline()
+	read := ps.reserveIn(ctx, pipe, lim, nil, tasks.Easemob)
+	decided = pipe.Cmds()[0].Name() == "evalsha"
+	_, _ = pipe.Exec(ctx)
+	var pm permit
+	ok = read(&pm)
+	if ok != (len(pm.calls) == 1) {
+		t.Fatalf("admitted %v with %d calls", ok, len(pm.calls))
+	}
+	return ok, decided
+}
+
+func rateLimit(n int) limit {
+	return limit{name: "r", key: "easemob:app:r", kind: kindRate,
+		calls: ratelimit.CallLimit{N: n, Period: time.Minute}, inFlight: 5 * time.Second}
+}
+
+// counted is how many calls the limit counts in Redis.
+func counted(t *testing.T, rdb *redis.Client, lim limit) int64 {
+	t.Helper()
+	n, err := rdb.ZCard(context.Background(), "herald:rl:{"+lim.key+"}:calls").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// awaitCounted waits for the limit to count want calls: calls on hand are
+// given back once their block's life is over.
+func awaitCounted(t *testing.T, rdb *redis.Client, lim limit, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for counted(t, rdb, lim) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the limit counts %d calls, want %d", counted(t, rdb, lim), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Far from its limit, a worker asks Redis once per block of calls, not
+// once per job; near it, once per job; and either way the limit counts
+// exactly the calls used once the blocks' leftovers are given back.
+func TestCallPoolsBlocks(t *testing.T) {
+	tests := []struct {
+		name     string
+		n, jobs  int
+		admitted int
+		// maxDecisions bounds how many jobs asked Redis for a decision.
+		maxDecisions int
+	}{
+		{"far from the limit", 100000, 300, 300, 300 / 8},
+		{"at the limit", 8, 20, 8, 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rdb := startRedis(t)
+			ps := newPools(rdb, nil)
+			lim := rateLimit(tt.n)
+			admitted, decisions := 0, 0
+			for range tt.jobs {
+				ok, decided := take(t, ps, rdb, lim)
+				if ok {
+					admitted++
+				}
+				if decided {
+					decisions++
+				}
+			}
+			if admitted != tt.admitted || decisions > tt.maxDecisions {
+				t.Errorf("%d jobs: %d admitted with %d decisions, want %d with at most %d",
+					tt.jobs, admitted, decisions, tt.admitted, tt.maxDecisions)
+			}
+			awaitCounted(t, rdb, lim, int64(admitted))
+		})
+	}
+}
+
+// Replicas drawing blocks from one limit at once never get more calls
+// between them than it allows.
+func TestCallPoolsShareTheLimit(t *testing.T) {
+	rdb := startRedis(t)
+	lim := rateLimit(60)
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	for range 3 {
+		replica := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr})
+		t.Cleanup(func() { replica.Close() })
+		ps := newPools(replica, nil)
+		for range 10 {
+			wg.Go(func() {
+				for range 10 {
+					if ok, _ := take(t, ps, replica, lim); ok {
+						admitted.Add(1)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if n := admitted.Load(); n > 60 || n == 0 {
+		t.Fatalf("%d calls admitted under a limit of 60", n)
+	}
+	awaitCounted(t, rdb, lim, admitted.Load())
+}
+
+// A cool-down another replica sets stops the calls on hand at once: the
+// next job asks for a decision (which waits out the cool-down), and the
+// calls on hand are given back.
+func TestCallPoolsHonourAnotherReplicasCooldown(t *testing.T) {
+	rdb := startRedis(t)
+	ps := newPools(rdb, nil)
+	lim := rateLimit(1000)
+	if ok, decided := take(t, ps, rdb, lim); !ok || !decided {
+		t.Fatalf("first job: admitted %v, decided %v", ok, decided)
+	}
+	if got := counted(t, rdb, lim); got < 2 {
+		t.Fatalf("the first decision took %d calls, want a block", got)
+	}
+	other := ratelimit.NewCooldown(redis.NewClient(&redis.Options{Addr: rdb.Options().Addr}))
+	if _, err := other.Block(context.Background(), lim.key, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := take(t, ps, rdb, lim); ok {
+		t.Fatal("a call on hand went out in a cool-down")
+	}
+	if got := counted(t, rdb, lim); got != 1 {
+		t.Errorf("the limit counts %d calls after the cool-down, want the 1 used", got)
+	}
+	if ok, decided := take(t, ps, rdb, lim); ok || !decided {
+		t.Errorf("in the cool-down: admitted %v, decided %v; want a decision, denied", ok, decided)
+	}
+}
+
+// A stopping worker waits for its calls on hand to be given back.
+func TestCallPoolsDrainGivesBack(t *testing.T) {
+	rdb := startRedis(t)
+	f := newInflight(nil, records{}, zerolog.Nop(), nil)
+	ps := newPools(rdb, f)
+	lim := rateLimit(1000)
+	if ok, _ := take(t, ps, rdb, lim); !ok {
+		t.Fatal("not admitted")
+	}
+	if got := counted(t, rdb, lim); got < 2 {
+		t.Fatalf("the first decision took %d calls, want a block", got)
+	}
+	if !f.drain(time.Minute) {
+		t.Fatal("drain unclean")
+	}
+	if got := counted(t, rdb, lim); got != 1 {
+		t.Errorf("after drain the limit counts %d calls, want the 1 used", got)
+	}
+}
