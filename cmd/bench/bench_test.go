@@ -65,3 +65,40 @@ func TestMeasureLateness(t *testing.T) {
 		t.Errorf("p50 %v max %v, want 10ms 20ms", l.p50, l.maxLate)
 	}
 }
+
+// -scripts tells the scripts of a run apart: with limits on, Herald's
+// worker runs more kinds of script per job than asynq's two, each seen on
+// (about) every job.
+func TestScriptCosts(t *testing.T) {
+	e, err := startEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const jobs = 50
+	count := func(v variant) int {
+		t.Helper()
+		res, err := dispatch(ctx, e, v, jobs, 5, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		printScripts(&out, v.name, jobs, res.scripts)
+		t.Log("\n" + out.String())
+		n := 0
+		for name, s := range res.scripts {
+			if strings.HasPrefix(name, "evalsha ") && s.calls >= jobs/2 {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(bare); n != 2 {
+		t.Errorf("bare asynq ran %d kinds of script on most jobs, want 2 (dequeue and done)", n)
+	}
+	if n := count(heraldLimits); n <= 2 {
+		t.Errorf("herald with limits ran %d kinds of script on most jobs, want more than asynq's 2", n)
+	}
+}

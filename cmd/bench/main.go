@@ -4,6 +4,7 @@
 //	go run ./cmd/bench            # the full run, a few minutes
 //	go run ./cmd/bench -quick     # seconds: every figure, small numbers
 //	go run ./cmd/bench -cluster=false  # without the Redis Cluster run
+//	go run ./cmd/bench -scripts   # also Redis time per job by script
 //
 // It starts its own redis-server (on a free loopback port, persistence off)
 // and an Easemob simulator with its limits off, in process (and, for the
@@ -54,6 +55,9 @@ type options struct {
 	// commandstats prints, after each dispatch run, what Redis ran per job
 	// by command: where the server's CPU goes.
 	commandstats bool
+	// scripts prints, after each dispatch run, Redis time per job by
+	// script, from SLOWLOG.
+	scripts bool
 }
 
 func defaults(quick bool) options {
@@ -83,6 +87,7 @@ func main() {
 	flag.IntVar(&o.rssJobs, "rss-jobs", 0, "jobs in flight for the busy RSS figure, also the child's concurrency (default 1000, quick 100)")
 	flag.BoolVar(&o.cluster, "cluster", o.cluster, "also run Herald on a local 3-master Redis Cluster, with 1 and 8 shards, and show how the masters share the commands")
 	flag.BoolVar(&o.commandstats, "commandstats", false, "after each dispatch run, print to stderr the Redis commands per job and microseconds per call, by command")
+	flag.BoolVar(&o.scripts, "scripts", false, "after each dispatch run, print to stderr Redis time per job by script (SLOWLOG logs every command meanwhile, which inflates the Redis CPU figures)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (every variant and the simulator share the process) to this file")
 	flag.Parse()
 	d := defaults(*quick)
@@ -135,13 +140,16 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		// Rotate the order each round: no variant always goes first.
 		for k := range variants {
 			i := (k + r) % len(variants)
-			res, err := dispatch(ctx, e, variants[i], o.jobs, o.concurrency)
+			res, err := dispatch(ctx, e, variants[i], o.jobs, o.concurrency, o.scripts)
 			if err != nil {
 				return err
 			}
 			rep.dispatch[i] = append(rep.dispatch[i], res)
 			if o.commandstats {
 				printCommands(os.Stderr, variants[i].name, o.jobs, res.commands)
+			}
+			if o.scripts {
+				printScripts(os.Stderr, variants[i].name, o.jobs, res.scripts)
 			}
 		}
 		// Enqueue runs take a fraction of a second, so a burst from a

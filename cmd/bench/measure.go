@@ -24,13 +24,18 @@ type dispatchResult struct {
 	procPerJob time.Duration
 	// commands is what Redis ran, by command (for -commandstats).
 	commands map[string]commandStat
+	// scripts is what SLOWLOG saw, by script (for -scripts).
+	scripts map[string]scriptCost
 }
 
 // dispatch enqueues n jobs while no server runs, then starts the variant's
 // server and times it from start until the last push reaches the
 // simulator. Redis figures cover the whole run until the queue is empty,
 // background polls included.
-func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispatchResult, error) {
+//
+// With scripts, Redis logs every command meanwhile, for the result's
+// scripts; that costs Redis time, which the other figures then include.
+func dispatch(ctx context.Context, e *env, v variant, n, concurrency int, scripts bool) (dispatchResult, error) {
 	if err := e.reset(ctx); err != nil {
 		return dispatchResult{}, err
 	}
@@ -47,6 +52,11 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispa
 	before, err := readStats(ctx, sc)
 	if err != nil {
 		return dispatchResult{}, err
+	}
+	if scripts {
+		if err := logEverything(ctx, sc); err != nil {
+			return dispatchResult{}, err
+		}
 	}
 	trips.n.Store(0)
 	cpu0 := processCPU()
@@ -76,6 +86,12 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispa
 	if err != nil {
 		return dispatchResult{}, err
 	}
+	var costs map[string]scriptCost
+	if scripts {
+		if costs, err = scriptCosts(ctx, sc); err != nil {
+			return dispatchResult{}, err
+		}
+	}
 	tripsN := trips.n.Load()
 	proc := processCPU() - cpu0
 	stop()
@@ -88,6 +104,7 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int) (dispa
 		cpuPerJob:   time.Duration(d.cpuMicros) * time.Microsecond / time.Duration(n),
 		procPerJob:  proc / time.Duration(n),
 		commands:    d.byCommand,
+		scripts:     costs,
 	}, nil
 }
 
