@@ -241,9 +241,13 @@ func TestConcurrencyRenewMany(t *testing.T) {
 	const key = "dingtalk:app:in_flight"
 	var leases []*ratelimit.Lease
 	for range 3 {
+		before := time.Now()
 		l, d, err := c.Hold(ctx, key, 3, time.Second)
 		if err != nil || !d.Allowed {
 			t.Fatalf("hold: %v %+v", err, d)
+		}
+		if u := l.Until(); u.Before(before.Add(time.Second)) || u.After(time.Now().Add(time.Second)) {
+			t.Fatalf("a lease of 1s taken at %v holds until %v", before, u)
 		}
 		leases = append(leases, l)
 	}
@@ -256,6 +260,12 @@ func TestConcurrencyRenewMany(t *testing.T) {
 	}
 	if want := []bool{true, false, true}; fmt.Sprint(held) != fmt.Sprint(want) {
 		t.Fatalf("held %v, want %v", held, want)
+	}
+	// Until follows the renewals that held, and only those.
+	for i, l := range leases {
+		if renewed := time.Until(l.Until()) > 59*time.Minute; renewed != held[i] {
+			t.Errorf("lease %d held %v, holds %v more by Until", i, held[i], time.Until(l.Until()))
+		}
 	}
 	// The renewed leases now run an hour: the earliest frees far beyond
 	// the second they were taken for.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,17 +18,43 @@ type Lease struct {
 	c   *Concurrency
 	key string
 	id  string
+	// until is a time the lease holds to at least, by this process's
+	// clock (see Until).
+	until atomic.Pointer[time.Time]
 }
+
+// newLease is a lease asked for at sent, to run for d.
+func (c *Concurrency) newLease(key, id string, sent time.Time, d time.Duration) *Lease {
+	l := &Lease{c: c, key: key, id: id}
+	l.heldFrom(sent, d)
+	return l
+}
+
+// heldFrom notes that the lease was granted or renewed, by a request sent
+// at sent, to run for d: Redis reckons d from when it ran the request,
+// which is no earlier.
+func (l *Lease) heldFrom(sent time.Time, d time.Duration) {
+	until := sent.Add(d)
+	l.until.Store(&until)
+}
+
+// Until is a time, on this process's monotonic clock, the lease is sure
+// to hold to unless it is released: its grant or latest renewal through
+// this Lease (Extend, Renew) plus the lease asked for. A caller that
+// keeps a slot between pieces of work can tell from it whether the slot
+// is still its own without asking Redis.
+func (l *Lease) Until() time.Time { return *l.until.Load() }
 
 // Hold is Acquire under a fresh random holder id. The Lease is nil unless
 // the Decision is Allowed.
 func (c *Concurrency) Hold(ctx context.Context, key string, limit int, lease time.Duration) (*Lease, Decision, error) {
 	id := rand.Text()
+	sent := time.Now()
 	d, err := c.Acquire(ctx, key, limit, id, lease)
 	if err != nil || !d.Allowed {
 		return nil, d, err
 	}
-	return &Lease{c: c, key: key, id: id}, d, nil
+	return c.newLease(key, id, sent, lease), d, nil
 }
 
 // HoldIn is Hold queued on pipe, to go in one round trip with other
@@ -42,6 +69,7 @@ func (c *Concurrency) HoldIn(ctx context.Context, pipe redis.Pipeliner, key stri
 			return nil, Decision{}, fmt.Errorf("%w: %d holders", ErrInvalidLimit, limit)
 		}
 	}
+	sent := time.Now()
 	q := pipescript.Queue(ctx, pipe, c.rdb, c.acquire, keysFor(key, kindConcurrency), limit, id, lease.Microseconds())
 	return func() (*Lease, Decision, error) {
 		v, err := q.Result(ctx).Int64Slice()
@@ -52,7 +80,7 @@ func (c *Concurrency) HoldIn(ctx context.Context, pipe redis.Pipeliner, key stri
 		if err != nil || !d.Allowed {
 			return nil, d, err
 		}
-		return &Lease{c: c, key: key, id: id}, d, nil
+		return c.newLease(key, id, sent, lease), d, nil
 	}
 }
 
@@ -76,7 +104,12 @@ func (l *Lease) Release(ctx context.Context) error { return l.c.Release(ctx, l.k
 // Extend renews the lease to run for d from now; false means it had already
 // run out (see Concurrency.Extend).
 func (l *Lease) Extend(ctx context.Context, d time.Duration) (bool, error) {
-	return l.c.Extend(ctx, l.key, l.id, d)
+	sent := time.Now()
+	held, err := l.c.Extend(ctx, l.key, l.id, d)
+	if held {
+		l.heldFrom(sent, d)
+	}
+	return held, err
 }
 
 // Key is the limiter key the slot is held on.
@@ -96,6 +129,7 @@ func (c *Concurrency) Renew(ctx context.Context, leases []*Lease, d time.Duratio
 	if !ok {
 		return nil, fmt.Errorf("ratelimit: renew: %T cannot pipeline", c.rdb)
 	}
+	sent := time.Now()
 	run := func(useSha bool) ([]*redis.Cmd, error) {
 		pipe := p.Pipeline()
 		cmds := make([]*redis.Cmd, len(leases))
@@ -121,6 +155,9 @@ func (c *Concurrency) Renew(ctx context.Context, leases []*Lease, d time.Duratio
 	for i, cmd := range cmds {
 		n, _ := cmd.Int64()
 		held[i] = n == 1
+		if held[i] {
+			leases[i].heldFrom(sent, d)
+		}
 	}
 	return held, nil
 }
