@@ -291,6 +291,7 @@ type limiter struct {
 	// pipelines shared with other jobs' (see admitAtOnce, permit.settle).
 	pipes   *autopipe.Batcher
 	pools   *callPools
+	slots   *slotPools
 	calls   *ratelimit.Calls
 	conc    *ratelimit.Concurrency
 	cool    *ratelimit.Cooldown
@@ -309,6 +310,7 @@ func newLimiter(rdb redis.UniversalClient, cfg LimiterConfig, m *Metrics, f *inf
 		maxWait: cfg.MaxWait.D(), metrics: m, sleep: sleepCtx, inflight: f,
 	}
 	l.pools = &callPools{calls: l.calls, cool: l.cool, pipes: l.pipes, inflight: f}
+	l.slots = &slotPools{conc: l.conc, cool: l.cool, pipes: l.pipes, inflight: f}
 	return l
 }
 
@@ -324,7 +326,12 @@ type permit struct {
 	// 0 for a slot released after the call.
 	run []time.Duration
 	// lease is each slot's lease, renewed by the heartbeat during the call.
-	lease    []time.Duration
+	lease []time.Duration
+	// taken is when each slot was taken from Redis, zero where admit
+	// waited for it: a slot released after the call may be kept for the
+	// next job (see slotPools).
+	taken    []time.Time
+	slots    *slotPools
 	inflight *inflight
 }
 
@@ -345,6 +352,9 @@ func (p permit) release(ctx context.Context) {
 		_ = c.Cancel(ctx)
 	}
 	for i := range p.leases {
+		if p.run[i] == 0 && p.slots.keep(p.leases[i], p.taken[i]) {
+			continue
+		}
 		p.releaseLease(ctx, i)
 	}
 }
@@ -387,8 +397,13 @@ func (p permit) settle(ctx context.Context, pipe redis.Pipeliner, o callOutcome)
 		}
 	}
 	released := make([]func() error, len(p.leases))
+	kept := make([]bool, len(p.leases))
 	for i, l := range p.leases {
 		if p.run[i] > 0 && o.keepHeld {
+			continue
+		}
+		if p.run[i] == 0 && p.slots.keep(l, p.taken[i]) {
+			kept[i] = true
 			continue
 		}
 		released[i] = l.ReleaseIn(ctx, pipe)
@@ -400,6 +415,9 @@ func (p permit) settle(ctx context.Context, pipe redis.Pipeliner, o callOutcome)
 		_ = read()
 	}
 	for i, l := range p.leases {
+		if kept[i] {
+			continue
+		}
 		if released[i] == nil {
 			_, _ = l.Extend(ctx, max(time.Until(o.start), 0)+p.run[i])
 			continue
@@ -483,13 +501,13 @@ func (l *limiter) admitAtOnce(ctx context.Context, pipe redis.Pipeliner, p tasks
 		}
 		switch lim.kind {
 		case kindConcurrent:
-			hold := l.conc.HoldIn(ctx, pipe, lim.key, lim.cfg.Concurrent, lim.cfg.Lease.D())
+			hold := l.slots.holdIn(ctx, pipe, lim)
 			reads = append(reads, func(pm *permit) bool {
-				lease, _, err := hold()
+				lease, taken, ok := hold()
 				if lease != nil {
-					l.addLease(pm, lim, lease)
+					l.addLease(pm, lim, lease, taken)
 				}
-				return lease != nil && err == nil
+				return ok
 			})
 		default:
 			reads = append(reads, l.pools.reserveIn(ctx, pipe, lim, l.metrics, p))
@@ -508,8 +526,8 @@ func (l *limiter) admitAtOnce(ctx context.Context, pipe redis.Pipeliner, p tasks
 	}
 }
 
-// addLease adds a slot lim granted to pm.
-func (l *limiter) addLease(pm *permit, lim limit, lease *ratelimit.Lease) {
+// addLease adds a slot lim granted to pm, taken from Redis at taken.
+func (l *limiter) addLease(pm *permit, lim limit, lease *ratelimit.Lease, taken time.Time) {
 	var run time.Duration
 	if lim.cfg.Hold {
 		run = lim.cfg.Lease.D()
@@ -517,6 +535,8 @@ func (l *limiter) addLease(pm *permit, lim limit, lease *ratelimit.Lease) {
 	pm.leases = append(pm.leases, lease)
 	pm.run = append(pm.run, run)
 	pm.lease = append(pm.lease, lim.cfg.Lease.D())
+	pm.taken = append(pm.taken, taken)
+	pm.slots = l.slots
 	pm.inflight = l.inflight
 }
 
@@ -525,7 +545,7 @@ func (l *limiter) try(ctx context.Context, p tasks.Provider, lim limit, pm *perm
 	if lim.kind == kindConcurrent {
 		lease, d, err := l.conc.Hold(ctx, lim.key, lim.cfg.Concurrent, lim.cfg.Lease.D())
 		if lease != nil {
-			l.addLease(pm, lim, lease)
+			l.addLease(pm, lim, lease, time.Time{})
 		}
 		return d, err
 	}
@@ -581,6 +601,7 @@ func (l *limiter) settle(ctx context.Context, pipe redis.Pipeliner, info *taskIn
 		l.metrics.throttled(info.provider, info.typ)
 		pe.RetryAfter = l.block(ctx, action, acct.limits, pe.RetryAfter)
 		l.pools.dropAll(coolTargets(action, acct.limits))
+		l.slots.dropAll(coolTargets(action, acct.limits))
 		pm.settle(ctx, pipe, o)
 		// The rates drop once the refused call is given back (see
 		// ratelimit.Calls.Throttle).
