@@ -382,20 +382,24 @@ type callOutcome struct {
 }
 
 // settle settles every call and gives back (or keeps held) every slot in
-// one round trip on pipe. A release that fails is retried in the
-// background (see releaseLease); a lost Done or Cancel leaves the call
-// counted until its time in flight runs out, which errs on the safe side.
-func (p permit) settle(ctx context.Context, pipe redis.Pipeliner, o callOutcome) {
+// one round trip on pipe, but for the calls answered, which go to pools to
+// be marked so with other jobs' (see callPools.answered). A release that
+// fails is retried in the background (see releaseLease); a lost Done or
+// Cancel leaves the call counted until its time in flight runs out, which
+// errs on the safe side.
+func (p permit) settle(ctx context.Context, pipe redis.Pipeliner, o callOutcome, pools *callPools) {
 	ctx = context.WithoutCancel(ctx)
 	var settled []func() error // read even when ignored: a NOSCRIPT runs again then
+	var answered []*ratelimit.Call
 	for i, c := range p.calls {
 		switch {
 		case o.refused, p.giveBack[i] && !o.started:
 			settled = append(settled, c.CancelIn(ctx, pipe))
 		case o.answered:
-			settled = append(settled, c.DoneIn(ctx, pipe))
+			answered = append(answered, c)
 		}
 	}
+	pools.answered(answered)
 	released := make([]func() error, len(p.leases))
 	kept := make([]bool, len(p.leases))
 	for i, l := range p.leases {
@@ -602,13 +606,13 @@ func (l *limiter) settle(ctx context.Context, pipe redis.Pipeliner, info *taskIn
 		pe.RetryAfter = l.block(ctx, action, acct.limits, pe.RetryAfter)
 		l.pools.dropAll(coolTargets(action, acct.limits))
 		l.slots.dropAll(coolTargets(action, acct.limits))
-		pm.settle(ctx, pipe, o)
+		pm.settle(ctx, pipe, o, l.pools)
 		// The rates drop once the refused call is given back (see
 		// ratelimit.Calls.Throttle).
 		l.throttle(ctx, info.provider, action, acct.limits)
 		return err
 	}
-	pm.settle(ctx, pipe, o)
+	pm.settle(ctx, pipe, o, l.pools)
 	if capped {
 		if d := l.nextSlot(ctx, action, acct.limits); d > 0 {
 			pe.RetryAfter = d

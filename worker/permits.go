@@ -44,6 +44,11 @@ type callPools struct {
 
 	mu    sync.Mutex
 	pools map[string]*callPool
+
+	// answered calls wait here to be settled together (see answered).
+	settling sync.Mutex
+	pending  []*ratelimit.Call
+	flushing bool
 }
 
 // callPool is one rate limit key's calls on hand.
@@ -221,6 +226,66 @@ func (ps *callPools) giveBack(calls []*ratelimit.Call) {
 	defer cancel()
 	pipe := ps.pipes.Pipeline()
 	read := ps.calls.SettleIn(ctx, pipe, nil, calls)
+	_, _ = pipe.Exec(ctx)
+	_ = read()
+}
+
+// settleDelay is how long a call's answer waits to be marked in Redis with
+// other calls': long enough to gather the calls of many jobs into one
+// script run, short beside any provider's period.
+const settleDelay = 5 * time.Millisecond
+
+// answered marks calls answered (ratelimit.Call.Done) with other jobs'
+// answers, in one script run per limit key every settleDelay, rather than
+// one per job. Marked later, a call counts from a later time than its
+// answer, which errs on the safe side. A nil ps marks nothing.
+func (ps *callPools) answered(calls []*ratelimit.Call) {
+	if ps == nil || len(calls) == 0 {
+		return
+	}
+	ps.settling.Lock()
+	ps.pending = append(ps.pending, calls...)
+	if ps.flushing {
+		ps.settling.Unlock()
+		return
+	}
+	if ps.inflight != nil && !ps.inflight.track() {
+		// The worker is stopping and waits for nothing more: mark them now.
+		calls, ps.pending = ps.pending, nil
+		ps.settling.Unlock()
+		ps.settle(calls)
+		return
+	}
+	ps.flushing = true
+	ps.settling.Unlock()
+	time.AfterFunc(settleDelay, ps.flush)
+}
+
+// flush marks the calls answered so far, and comes again while more come.
+func (ps *callPools) flush() {
+	ps.settling.Lock()
+	calls := ps.pending
+	ps.pending = nil
+	ps.flushing = len(calls) > 0
+	ps.settling.Unlock()
+	if len(calls) == 0 {
+		if ps.inflight != nil {
+			ps.inflight.done()
+		}
+		return
+	}
+	ps.settle(calls)
+	time.AfterFunc(settleDelay, ps.flush)
+}
+
+// settle marks calls answered in one round trip. One that fails leaves
+// the calls counted until their time in flight runs out, which errs on
+// the safe side.
+func (ps *callPools) settle(calls []*ratelimit.Call) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pipe := ps.pipes.Pipeline()
+	read := ps.calls.SettleIn(ctx, pipe, calls, nil)
 	_, _ = pipe.Exec(ctx)
 	_ = read()
 }

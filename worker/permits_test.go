@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -189,5 +191,52 @@ func TestCallPoolsDrainGivesBack(t *testing.T) {
 	}
 	if got := counted(t, rdb, lim); got != 1 {
 		t.Errorf("after drain the limit counts %d calls, want the 1 used", got)
+	}
+}
+
+// Calls answered by many jobs are marked in Redis together, in a script
+// run or two rather than one each, and a stopping worker waits for them.
+func TestCallPoolsSettleAnswersTogether(t *testing.T) {
+	ctx := context.Background()
+	rdb := startRedis(t)
+	f := newInflight(nil, records{}, zerolog.Nop(), nil)
+	ps := newPools(rdb, f)
+	lim := rateLimit(1000)
+	var calls []*ratelimit.Call
+	for range 20 {
+		pipe := rdb.Pipeline()
+		read := ps.calls.ReserveIn(ctx, pipe, lim.key, lim.calls, time.Hour)
+		_, _ = pipe.Exec(ctx)
+		call, _, err := read()
+		if err != nil || call == nil {
+			t.Fatal(call, err)
+		}
+		calls = append(calls, call)
+	}
+	scripts := func() int {
+		t.Helper()
+		info, err := rdb.InfoMap(ctx, "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stat := info["Commandstats"]["cmdstat_evalsha"] // calls=N,usec=…
+		calls, _, _ := strings.Cut(strings.TrimPrefix(stat, "calls="), ",")
+		n, _ := strconv.Atoi(calls)
+		return n
+	}
+	before := scripts()
+	for _, c := range calls {
+		ps.answered([]*ratelimit.Call{c})
+	}
+	if !f.drain(time.Minute) {
+		t.Fatal("drain unclean")
+	}
+	if n := scripts() - before; n > 2 {
+		t.Errorf("20 answers took %d script runs", n)
+	}
+	// Answered, the calls count from now, no longer an hour in flight.
+	soon := strconv.FormatInt(time.Now().Add(time.Minute).UnixMicro(), 10)
+	if n, err := rdb.ZCount(ctx, "herald:rl:{"+lim.key+"}:calls", "-inf", soon).Result(); err != nil || n != 20 {
+		t.Errorf("%d of 20 calls marked answered (%v)", n, err)
 	}
 }
