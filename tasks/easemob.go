@@ -169,39 +169,56 @@ func EasemobStartDate(t time.Time, zone *time.Location) string {
 }
 
 // Validate checks the job against Easemob's rules for push/sync.
-func (j *EasemobPushSync) Validate(Env) error {
+func (j *EasemobPushSync) Validate(env Env) error {
+	_, err := j.validateEncoded(env)
+	return err
+}
+
+func (j *EasemobPushSync) validateEncoded(Env) ([]byte, error) {
 	return validateEasemobUser(TypeEasemobPushSync, j.Target, j.Strategy, &j.PushMessage, j)
 }
 
 // Validate checks the job against Easemob's rules for push/async.
-func (j *EasemobPushAsync) Validate(Env) error {
+func (j *EasemobPushAsync) Validate(env Env) error {
+	_, err := j.validateEncoded(env)
+	return err
+}
+
+func (j *EasemobPushAsync) validateEncoded(Env) ([]byte, error) {
 	return validateEasemobUser(TypeEasemobPushAsync, j.Target, j.Strategy, &j.PushMessage, j)
 }
 
-func validateEasemobUser(job, target string, strategy *int, msg *PushMessage, body any) error {
+// validateEasemobUser checks a push to one user; body is the job itself,
+// whose JSON it returns (see validateEasemobBody).
+func validateEasemobUser(job, target string, strategy *int, msg *PushMessage, body any) ([]byte, error) {
 	if target == "" {
-		return invalid(job, "target", "empty user id")
+		return nil, invalid(job, "target", "empty user id")
 	}
 	if rule := urlIDRule(target); rule != "" {
-		return invalid(job, "target", rule)
+		return nil, invalid(job, "target", rule)
 	}
 	if err := validateStrategy(job, strategy); err != nil {
-		return err
+		return nil, err
 	}
 	if err := msg.validate(job); err != nil {
-		return err
+		return nil, err
 	}
 	return validateEasemobBody(job, body)
 }
 
 // Validate checks the job against Easemob's rules for push/single, as one
 // call: at most 100 targets.
-func (j *EasemobPushSingle) Validate(Env) error {
+func (j *EasemobPushSingle) Validate(env Env) error {
+	_, err := j.validateEncoded(env)
+	return err
+}
+
+func (j *EasemobPushSingle) validateEncoded(Env) ([]byte, error) {
 	if err := j.validateWhole(); err != nil {
-		return err
+		return nil, err
 	}
 	if n := len(j.Targets); n > easemobMaxTargets {
-		return invalid(TypeEasemobPushSingle, "targets",
+		return nil, invalid(TypeEasemobPushSingle, "targets",
 			fmt.Sprintf("%d user ids, more than %d in one call", n, easemobMaxTargets))
 	}
 	return validateEasemobBody(TypeEasemobPushSingle, j)
@@ -234,7 +251,8 @@ func (j *EasemobPushSingle) validateWhole() error {
 	}
 	rest := *j
 	rest.Targets = []string{}
-	return validateEasemobBody(job, &rest)
+	_, err := validateEasemobBody(job, &rest)
+	return err
 }
 
 // split cuts the targets, in order, into runs that fit one call: at most 100
@@ -279,21 +297,26 @@ func (j *EasemobPushSingle) withTargets(targets []string) *EasemobPushSingle {
 // Validate checks the job against Easemob's rules for push/list/label:
 // exactly one label, and a startDate, if any, in the allowed window.
 func (j *EasemobPushLabel) Validate(env Env) error {
+	_, err := j.validateEncoded(env)
+	return err
+}
+
+func (j *EasemobPushLabel) validateEncoded(env Env) ([]byte, error) {
 	const job = TypeEasemobPushLabel
 	switch {
 	case len(j.Targets) != 1:
-		return invalid(job, "targets", fmt.Sprintf("needs exactly one label, has %d", len(j.Targets)))
+		return nil, invalid(job, "targets", fmt.Sprintf("needs exactly one label, has %d", len(j.Targets)))
 	case j.Targets[0] == "":
-		return invalid(job, "targets[0]", "empty label")
+		return nil, invalid(job, "targets[0]", "empty label")
 	}
 	if err := validateStartDate(job, j.StartDate, env); err != nil {
-		return err
+		return nil, err
 	}
 	if err := validateStrategy(job, j.Strategy); err != nil {
-		return err
+		return nil, err
 	}
 	if err := j.PushMessage.validate(job); err != nil {
-		return err
+		return nil, err
 	}
 	return validateEasemobBody(job, j)
 }
@@ -301,15 +324,20 @@ func (j *EasemobPushLabel) Validate(env Env) error {
 // Validate checks the job against Easemob's rules for push/task: a
 // startDate, if any, in the allowed window.
 func (j *EasemobPushTask) Validate(env Env) error {
+	_, err := j.validateEncoded(env)
+	return err
+}
+
+func (j *EasemobPushTask) validateEncoded(env Env) ([]byte, error) {
 	const job = TypeEasemobPushTask
 	if err := validateStartDate(job, j.StartDate, env); err != nil {
-		return err
+		return nil, err
 	}
 	if err := validateStrategy(job, j.Strategy); err != nil {
-		return err
+		return nil, err
 	}
 	if err := j.PushMessage.validate(job); err != nil {
-		return err
+		return nil, err
 	}
 	return validateEasemobBody(job, j)
 }
@@ -348,20 +376,22 @@ func validateStartDate(job, s string, env Env) error {
 }
 
 // validateEasemobBody checks that body encodes and stays within Easemob's
-// 5 KB. The body is the job as it is enqueued, which for push/sync and
-// push/async also carries the target that goes in the path, so the check
-// errs a few bytes on the safe side. Only pushMessage is unbounded once the
+// 5 KB, and returns its JSON. The body is the job as it is enqueued, which
+// for push/sync and push/async also carries the target that goes in the
+// path, so the check errs a few bytes on the safe side; and so the JSON is
+// the task's payload, which Enqueue takes from here rather than encode the
+// job twice (see encodingJob). Only pushMessage is unbounded once the
 // other rules hold, so it is the field named.
-func validateEasemobBody(job string, body any) error {
+func validateEasemobBody(job string, body any) ([]byte, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
-		return invalid(job, "pushMessage", "does not encode as JSON: "+err.Error())
+		return nil, invalid(job, "pushMessage", "does not encode as JSON: "+err.Error())
 	}
 	if len(b) > easemobMaxBody {
-		return invalid(job, "pushMessage",
+		return nil, invalid(job, "pushMessage",
 			fmt.Sprintf("request body is %d bytes, over Easemob's 5 KB (%d bytes)", len(b), easemobMaxBody))
 	}
-	return nil
+	return b, nil
 }
 
 func (m *PushMessage) validate(job string) error {

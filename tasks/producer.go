@@ -167,7 +167,7 @@ func (p *Producer) Close() error {
 // of the parts it did enqueue together with the error. Retrying with the
 // same idempotency key enqueues only the missing parts.
 func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Receipt, error) {
-	d, parts, err := p.plan(job, opts)
+	d, parts, payloads, err := p.plan(job, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -183,9 +183,14 @@ func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Recei
 	}
 	tasks := make([]*asynq.Task, len(parts))
 	for i, part := range parts {
-		payload, err := json.Marshal(part)
-		if err != nil {
-			return nil, fmt.Errorf("tasks: encode %s payload: %w", part.Type(), err)
+		// Validation encoded the part already where a rule measures its
+		// JSON (Easemob's 5 KB); that is the payload.
+		payload := payloads[i]
+		if payload == nil {
+			var err error
+			if payload, err = json.Marshal(part); err != nil {
+				return nil, fmt.Errorf("tasks: encode %s payload: %w", part.Type(), err)
+			}
 		}
 		tasks[i] = asynq.NewTaskWithHeaders(part.Type(), payload, headers)
 	}
@@ -224,7 +229,7 @@ type PlannedTask struct {
 // does not touch Redis, so it works on NewProducer(nil): a dry run, or a
 // form that checks input as it is typed.
 func (p *Producer) Check(job Job, opts ...Option) ([]PlannedTask, error) {
-	d, parts, err := p.plan(job, opts)
+	d, parts, _, err := p.plan(job, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -247,25 +252,27 @@ func (p *Producer) Check(job Job, opts ...Option) ([]PlannedTask, error) {
 	return planned, nil
 }
 
-// plan applies the options and validates and splits the job.
-func (p *Producer) plan(job Job, opts []Option) (*delivery, []Job, error) {
+// plan applies the options and validates and splits the job. payloads[i]
+// is parts[i]'s JSON where validation made it, else nil (see
+// prepareEncoded).
+func (p *Producer) plan(job Job, opts []Option) (d *delivery, parts []Job, payloads [][]byte, err error) {
 	if p.err != nil {
-		return nil, nil, p.err
+		return nil, nil, nil, p.err
 	}
 	if job == nil {
-		return nil, nil, errors.New("tasks: Enqueue of a nil Job")
+		return nil, nil, nil, errors.New("tasks: Enqueue of a nil Job")
 	}
-	d := &delivery{now: p.now(), account: DefaultAccount, maxRetry: -1, retention: p.retention}
+	d = &delivery{now: p.now(), account: DefaultAccount, maxRetry: -1, retention: p.retention}
 	for _, o := range opts {
 		if o == nil {
 			continue
 		}
 		if err := o.apply(d); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if _, ok := ProviderOf(job.Type()); !ok {
-		return nil, nil, fmt.Errorf("%w %q", ErrUnknownType, job.Type())
+		return nil, nil, nil, fmt.Errorf("%w %q", ErrUnknownType, job.Type())
 	}
 
 	// Rules such as "startDate more than an hour ahead" hold for the
@@ -274,11 +281,11 @@ func (p *Producer) plan(job Job, opts []Option) (*delivery, []Job, error) {
 	if d.at.After(env.Now) {
 		env.Now = d.at
 	}
-	parts, err := prepare(job, env)
+	parts, payloads, err = prepareEncoded(job, env)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return d, parts, nil
+	return d, parts, payloads, nil
 }
 
 // taskIDs returns the task ids for a job of n parts: new UUIDs, as asynq

@@ -18,28 +18,61 @@ type splitter interface {
 	split() []Job
 }
 
+// An encodingJob is a job whose rules include the size of its JSON
+// (Easemob's 5 KB body), so that validating it encodes it.
+// validateEncoded is its Validate returning that JSON as well: it is the
+// task's payload, and Enqueue would otherwise encode the job a second
+// time.
+type encodingJob interface {
+	Job
+	// validateEncoded returns what Validate returns and, when that is
+	// nil, json.Marshal of the job.
+	validateEncoded(env Env) ([]byte, error)
+}
+
+// validateJob validates job, returning its JSON if validation made it (an
+// encodingJob), else nil.
+func validateJob(job Job, env Env) ([]byte, error) {
+	if e, ok := job.(encodingJob); ok {
+		return e.validateEncoded(env)
+	}
+	return nil, job.Validate(env)
+}
+
 // prepare validates job and splits it into tasks of one provider call each.
 // A splitter is validated as a whole, then cut into parts that must each
 // pass Validate; any other job is validated and returned alone.
 func prepare(job Job, env Env) ([]Job, error) {
+	parts, _, err := prepareEncoded(job, env)
+	return parts, err
+}
+
+// prepareEncoded is prepare that also returns each part's JSON where
+// validating it made that (see encodingJob); a nil entry is a part the
+// caller must encode itself.
+func prepareEncoded(job Job, env Env) ([]Job, [][]byte, error) {
 	if job == nil {
-		return nil, errors.New("tasks: nil job")
+		return nil, nil, errors.New("tasks: nil job")
 	}
 	s, ok := job.(splitter)
 	if !ok {
-		if err := job.Validate(env); err != nil {
-			return nil, err
+		b, err := validateJob(job, env)
+		if err != nil {
+			return nil, nil, err
 		}
-		return []Job{job}, nil
+		return []Job{job}, [][]byte{b}, nil
 	}
 	if err := s.validateWhole(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	parts := s.split()
-	for _, p := range parts {
-		if err := p.Validate(env); err != nil {
-			return nil, err
+	payloads := make([][]byte, len(parts))
+	for i, p := range parts {
+		b, err := validateJob(p, env)
+		if err != nil {
+			return nil, nil, err
 		}
+		payloads[i] = b
 	}
-	return parts, nil
+	return parts, payloads, nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func userIDs(prefix string, n int) []string {
@@ -261,6 +262,59 @@ func TestPrepareErrorIndexesWholeList(t *testing.T) {
 				t.Errorf("prepare() returned %d parts with an error", len(parts))
 			}
 			wantField(t, err, tc.field, tc.rule)
+		})
+	}
+}
+
+// Enqueue takes an Easemob part's payload from its validation instead of
+// encoding the part again, so what validation hands back must be exactly
+// the part's JSON, and a job whose validation does not encode must hand
+// back nothing (Enqueue then encodes it).
+func TestPrepareEncodedPayloads(t *testing.T) {
+	msg := PushMessage{Title: "Hi", Content: "Sale", Ext: map[string]any{"k": "v"}, APNs: json.RawMessage(`{"badge":1}`)}
+	strategy := 1
+	start := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	env := Env{Now: start}
+	in2h := EasemobStartDate(start.Add(2*time.Hour), nil)
+	cases := []struct {
+		name    string
+		job     Job
+		parts   int
+		encoded bool
+	}{
+		{"push.sync", &EasemobPushSync{Target: "u1", Strategy: &strategy, PushMessage: msg}, 1, true},
+		{"push.async", &EasemobPushAsync{Target: "u1", PushMessage: msg}, 1, true},
+		{"push.single", &EasemobPushSingle{Targets: userIDs("u", 3), PushMessage: msg}, 1, true},
+		{"push.single split", &EasemobPushSingle{Targets: userIDs("u", 250), PushMessage: msg}, 3, true},
+		{"push.label", &EasemobPushLabel{Targets: []string{"vip"}, StartDate: in2h, PushMessage: msg}, 1, true},
+		{"push.task", &EasemobPushTask{PushMessage: msg}, 1, true},
+		{"feishu", &FeishuExecuteSend{NotificationID: "1", SendAt: "1624326025000"}, 1, false},
+		{"enos split", &EnOSNoticeProduce{OrgID: "o1", Messages: enosMessages(150)}, 2, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			parts, payloads, err := prepareEncoded(tc.job, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(parts) != tc.parts || len(payloads) != tc.parts {
+				t.Fatalf("got %d parts and %d payloads, want %d", len(parts), len(payloads), tc.parts)
+			}
+			for i, part := range parts {
+				if !tc.encoded {
+					if payloads[i] != nil {
+						t.Errorf("part %d: payload %s from a job whose validation does not encode it", i, payloads[i])
+					}
+					continue
+				}
+				want, err := json.Marshal(part)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(payloads[i]) != string(want) {
+					t.Errorf("part %d: payload %s, want json.Marshal's %s", i, payloads[i], want)
+				}
+			}
 		})
 	}
 }
