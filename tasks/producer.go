@@ -9,6 +9,7 @@ import (
 	"fmt"
 	neturl "net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -71,8 +72,12 @@ type Producer struct {
 	retention time.Duration
 	shards    int                   // queues per provider (WithShards)
 	queues    map[Provider][]string // each provider's shard queues
-	events    EventLog              // where Cancel and Delete record cancelled outcomes
-	err       error                 // the first invalid ProducerOption
+	// queueOpts[prov][i] is asynq.Queue(queues[prov][i]) and retentionOpt
+	// asynq.Retention(retention), made once: see enqueue.
+	queueOpts    map[Provider][]asynq.Option
+	retentionOpt asynq.Option
+	events       EventLog // where Cancel and Delete record cancelled outcomes
+	err          error    // the first invalid ProducerOption
 }
 
 // NewProducer returns a Producer on rdb. The caller owns rdb: Close does not
@@ -100,9 +105,14 @@ func NewProducer(rdb redis.UniversalClient, opts ...ProducerOption) *Producer {
 		}
 	}
 	p.queues = make(map[Provider][]string, len(Providers()))
+	p.queueOpts = make(map[Provider][]asynq.Option, len(Providers()))
 	for _, prov := range Providers() {
 		p.queues[prov] = prov.Queues(p.shards)
+		for _, q := range p.queues[prov] {
+			p.queueOpts[prov] = append(p.queueOpts[prov], asynq.Queue(q))
+		}
 	}
+	p.retentionOpt = asynq.Retention(p.retention)
 	return p
 }
 
@@ -177,29 +187,16 @@ func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Recei
 
 	// Build every task before the first write, so an error here leaves
 	// Redis untouched.
-	headers := map[string]string{HeaderAccount: d.account, HeaderEnqueueID: rand.Text()}
-	if !d.at.IsZero() {
-		headers[HeaderNotBefore] = strconv.FormatInt(d.at.UnixMilli(), 10)
-	}
-	tasks := make([]*asynq.Task, len(parts))
-	for i, part := range parts {
-		// Validation encoded the part already where a rule measures its
-		// JSON (Easemob's 5 KB); that is the payload.
-		payload := payloads[i]
-		if payload == nil {
-			var err error
-			if payload, err = json.Marshal(part); err != nil {
-				return nil, fmt.Errorf("tasks: encode %s payload: %w", part.Type(), err)
-			}
-		}
-		tasks[i] = asynq.NewTaskWithHeaders(part.Type(), payload, headers)
+	tasks, err := newTasks(parts, payloads, d)
+	if err != nil {
+		return nil, err
 	}
 
 	provider, _ := ProviderOf(job.Type()) // plan checked it
-	ids := taskIDs(d.key, len(tasks))
 	r := &Receipt{Tasks: make([]TaskRef, 0, len(tasks))}
 	for i, t := range tasks {
-		ref, err := p.enqueue(ctx, t, p.queueFor(provider, ids[i]), ids[i], d)
+		id := p.newTaskID(d.key, i)
+		ref, err := p.enqueue(ctx, t, provider, id, d)
 		if err != nil {
 			if len(r.Tasks) == 0 {
 				return nil, err
@@ -209,6 +206,38 @@ func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Recei
 		r.Tasks = append(r.Tasks, ref)
 	}
 	return r, nil
+}
+
+// headerMaps recycles the map newTasks builds a job's headers in:
+// asynq.NewTaskWithHeaders copies it into each task, so it is garbage as
+// soon as the tasks are made, once per Enqueue.
+var headerMaps = sync.Pool{New: func() any { return make(map[string]string, 3) }}
+
+// newTasks makes the asynq tasks of a job's parts. payloads[i] is part i's
+// JSON where validation made it (see prepareEncoded), else nil.
+func newTasks(parts []Job, payloads [][]byte, d *delivery) ([]*asynq.Task, error) {
+	headers := headerMaps.Get().(map[string]string)
+	defer func() {
+		clear(headers)
+		headerMaps.Put(headers)
+	}()
+	headers[HeaderAccount] = d.account
+	headers[HeaderEnqueueID] = rand.Text()
+	if !d.at.IsZero() {
+		headers[HeaderNotBefore] = strconv.FormatInt(d.at.UnixMilli(), 10)
+	}
+	tasks := make([]*asynq.Task, len(parts))
+	for i, part := range parts {
+		payload := payloads[i]
+		if payload == nil {
+			var err error
+			if payload, err = json.Marshal(part); err != nil {
+				return nil, fmt.Errorf("tasks: encode %s payload: %w", part.Type(), err)
+			}
+		}
+		tasks[i] = asynq.NewTaskWithHeaders(part.Type(), payload, headers)
+	}
+	return tasks, nil
 }
 
 // A PlannedTask is one task Enqueue would add, as Check reports it.
@@ -234,15 +263,11 @@ func (p *Producer) Check(job Job, opts ...Option) ([]PlannedTask, error) {
 		return nil, err
 	}
 	provider, _ := ProviderOf(job.Type()) // plan checked it
-	var ids []string
-	if d.key != "" {
-		ids = taskIDs(d.key, len(parts))
-	}
 	planned := make([]PlannedTask, len(parts))
 	for i, part := range parts {
 		t := PlannedTask{Job: part}
-		if ids != nil {
-			t.ID = ids[i]
+		if d.key != "" {
+			t.ID = keyedTaskID(d.key, i)
 		}
 		if t.ID != "" || p.shards == 1 {
 			t.Queue = p.queueFor(provider, t.ID)
@@ -288,30 +313,54 @@ func (p *Producer) plan(job Job, opts []Option) (d *delivery, parts []Job, paylo
 	return d, parts, payloads, nil
 }
 
-// taskIDs returns the task ids for a job of n parts: new UUIDs, as asynq
-// would make, without a key (the id picks the task's shard, so it is made
-// before the task is written), key for a single task, and key, key/2, …,
-// key/n for a split job. Part one keeps the bare key so that a key always
-// names a task, whatever the job's size.
-func taskIDs(key string, n int) []string {
-	ids := make([]string, n)
-	if key == "" {
-		for i := range ids {
-			ids[i] = uuid.NewString()
-		}
-		return ids
+// newTaskID returns the id of part i (from 0) of a job with the given
+// idempotency key (see keyedTaskID). Without a key it is a new UUID, as
+// asynq would make, made here because the id picks the task's shard; with
+// one shard there is nothing to pick and it is "": asynq makes the UUID
+// as it writes the task (it makes one for every task, used or not, so
+// making ours too would cost a second).
+func (p *Producer) newTaskID(key string, i int) string {
+	switch {
+	case key != "":
+		return keyedTaskID(key, i)
+	case p.shards == 1:
+		return ""
 	}
-	ids[0] = key
-	for i := 1; i < n; i++ {
-		ids[i] = key + "/" + strconv.Itoa(i+1)
-	}
-	return ids
+	return uuid.NewString()
 }
 
-// enqueue writes one task. With an id already taken it returns the task
-// holding it as a duplicate, provided it carries the same job.
-func (p *Producer) enqueue(ctx context.Context, t *asynq.Task, queue, id string, d *delivery) (TaskRef, error) {
-	opts := []asynq.Option{asynq.Queue(queue), asynq.Retention(d.retention), asynq.TaskID(id)}
+// keyedTaskID is the id of part i (from 0) of a job with the given
+// idempotency key: key for a single task, and key, key/2, …, key/n for a
+// split job. Part one keeps the bare key so that a key always names a
+// task, whatever the job's size.
+func keyedTaskID(key string, i int) string {
+	if i == 0 {
+		return key
+	}
+	return key + "/" + strconv.Itoa(i+1)
+}
+
+// enqueue writes one task of the provider's with the given id ("": asynq
+// makes one). With an id already taken it returns the task holding it as
+// a duplicate, provided it carries the same job.
+func (p *Producer) enqueue(ctx context.Context, t *asynq.Task, provider Provider, id string, d *delivery) (TaskRef, error) {
+	queues := p.queues[provider]
+	shard := shardOf(id, len(queues))
+	queue := queues[shard]
+	// The options go in an array on the stack (asynq does not keep them),
+	// the queue's and the producer's retention made once in NewProducer:
+	// an asynq option is an interface, and boxing each anew costs an
+	// allocation per option per task.
+	var buf [6]asynq.Option
+	opts := append(buf[:0], p.queueOpts[provider][shard])
+	if d.retention == p.retention {
+		opts = append(opts, p.retentionOpt)
+	} else {
+		opts = append(opts, asynq.Retention(d.retention))
+	}
+	if id != "" {
+		opts = append(opts, asynq.TaskID(id))
+	}
 	if d.maxRetry >= 0 {
 		opts = append(opts, asynq.MaxRetry(d.maxRetry))
 	}
@@ -332,6 +381,12 @@ func (p *Producer) enqueue(ctx context.Context, t *asynq.Task, queue, id string,
 		}
 		if !errors.Is(err, asynq.ErrTaskIDConflict) {
 			return TaskRef{}, fmt.Errorf("tasks: enqueue %s: %w", t.Type(), err)
+		}
+		if id == "" {
+			// asynq's own UUID was taken, which only a UUID
+			// collision does: no job of ours is there, and the
+			// next round makes another.
+			continue
 		}
 		old, err := p.inspector.GetTaskInfo(queue, id)
 		if errors.Is(err, asynq.ErrTaskNotFound) {

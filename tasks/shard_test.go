@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/herald-dispatch/herald/tasks"
 )
 
@@ -220,6 +222,40 @@ func TestCheckPlansQueues(t *testing.T) {
 				}
 				if pt.ID != "" && pt.ID != r.Tasks[i].ID {
 					t.Errorf("task %d: ID %q, but Enqueue made %q", i, pt.ID, r.Tasks[i].ID)
+				}
+			}
+		})
+	}
+}
+
+// A task without an idempotency key gets a new UUID: made by asynq as it
+// writes the task when there is one shard, by the producer before the
+// write when the id must pick a shard. Either way the receipt's id names
+// the task, in the queue the receipt gives, and no two tasks share one.
+func TestEnqueueUnkeyedIDs(t *testing.T) {
+	for _, shards := range []int{1, 4} {
+		t.Run(fmt.Sprintf("%d shards", shards), func(t *testing.T) {
+			f := newProducerFixture(t, tasks.WithShards(shards))
+			seen := map[string]bool{}
+			for range 20 {
+				r, err := f.p.Enqueue(t.Context(), pushSingle(users(150)...)) // two tasks
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, ref := range r.Tasks {
+					if _, err := uuid.Parse(ref.ID); err != nil {
+						t.Fatalf("task id %q is not a UUID: %v", ref.ID, err)
+					}
+					if seen[ref.ID] {
+						t.Fatalf("task id %q given twice", ref.ID)
+					}
+					seen[ref.ID] = true
+					if want := tasks.Easemob.QueueFor(ref.ID, shards); ref.Queue != want {
+						t.Fatalf("task %s in queue %s, want %s", ref.ID, ref.Queue, want)
+					}
+					if info := f.task(t, ref.Queue, ref.ID); info.Type != tasks.TypeEasemobPushSingle {
+						t.Fatalf("task %s has type %s", ref.ID, info.Type)
+					}
 				}
 			}
 		})
