@@ -9,7 +9,6 @@ import (
 	"fmt"
 	neturl "net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -208,21 +207,11 @@ func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Recei
 	return r, nil
 }
 
-// headerMaps recycles the map newTasks builds a job's headers in:
-// asynq.NewTaskWithHeaders copies it into each task, so it is garbage as
-// soon as the tasks are made, once per Enqueue.
-var headerMaps = sync.Pool{New: func() any { return make(map[string]string, 3) }}
-
 // newTasks makes the asynq tasks of a job's parts. payloads[i] is part i's
 // JSON where validation made it (see prepareEncoded), else nil.
 func newTasks(parts []Job, payloads [][]byte, d *delivery) ([]*asynq.Task, error) {
-	headers := headerMaps.Get().(map[string]string)
-	defer func() {
-		clear(headers)
-		headerMaps.Put(headers)
-	}()
-	headers[HeaderAccount] = d.account
-	headers[HeaderEnqueueID] = rand.Text()
+	// asynq.NewTaskWithHeaders copies the map: one serves every part.
+	headers := map[string]string{HeaderAccount: d.account, HeaderEnqueueID: rand.Text()}
 	if !d.at.IsZero() {
 		headers[HeaderNotBefore] = strconv.FormatInt(d.at.UnixMilli(), 10)
 	}
