@@ -82,9 +82,9 @@ func TestSlotPoolsKeepBetweenJobs(t *testing.T) {
 			t.Fatalf("job %d: slot not kept far from the cap", i)
 		}
 	}
-	// A loaded machine may run the sweep between two jobs: a few
-	// decisions, not one per job.
-	if decisions > 5 {
+	// A loaded machine may pause longer than slotLinger between two jobs,
+	// and the slot goes back: some decisions, far from one per job.
+	if decisions > 50/4 {
 		t.Errorf("50 jobs in a row took %d decisions", decisions)
 	}
 	awaitHolders(t, rdb, lim, 0)
