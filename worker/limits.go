@@ -607,8 +607,10 @@ func (l *limiter) settle(ctx context.Context, pipe redis.Pipeliner, info *taskIn
 		l.pools.dropAll(coolTargets(action, acct.limits))
 		l.slots.dropAll(coolTargets(action, acct.limits))
 		pm.settle(ctx, pipe, o, l.pools)
-		// The rates drop once the refused call is given back (see
-		// ratelimit.Calls.Throttle).
+		// The rates drop once the refused call is given back and the calls
+		// answered before are marked so: Throttle bounds the provider's
+		// limit by them (see ratelimit.Calls.Throttle).
+		l.pools.markAnswered()
 		l.throttle(ctx, info.provider, action, acct.limits)
 		return err
 	}

@@ -45,10 +45,13 @@ type callPools struct {
 	mu    sync.Mutex
 	pools map[string]*callPool
 
-	// answered calls wait here to be settled together (see answered).
+	// answered calls wait here to be settled together (see answered);
+	// marking holds marks, so that answers taken out of pending are in
+	// Redis once it is free (see markAnswered).
 	settling sync.Mutex
 	pending  []*ratelimit.Call
 	flushing bool
+	marking  sync.Mutex
 }
 
 // callPool is one rate limit key's calls on hand.
@@ -238,7 +241,9 @@ const settleDelay = 5 * time.Millisecond
 // answered marks calls answered (ratelimit.Call.Done) with other jobs'
 // answers, in one script run per limit key every settleDelay, rather than
 // one per job. Marked later, a call counts from a later time than its
-// answer, which errs on the safe side. A nil ps marks nothing.
+// answer, which errs on the safe side. What must see every answer so far
+// (Throttle, which reads the calls the provider took) calls markAnswered
+// first. A nil ps marks nothing.
 func (ps *callPools) answered(calls []*ratelimit.Call) {
 	if ps == nil || len(calls) == 0 {
 		return
@@ -263,19 +268,38 @@ func (ps *callPools) answered(calls []*ratelimit.Call) {
 
 // flush marks the calls answered so far, and comes again while more come.
 func (ps *callPools) flush() {
+	ps.marking.Lock()
 	ps.settling.Lock()
 	calls := ps.pending
 	ps.pending = nil
 	ps.flushing = len(calls) > 0
 	ps.settling.Unlock()
+	if len(calls) > 0 {
+		ps.settle(calls)
+	}
+	ps.marking.Unlock()
 	if len(calls) == 0 {
 		if ps.inflight != nil {
 			ps.inflight.done()
 		}
 		return
 	}
-	ps.settle(calls)
 	time.AfterFunc(settleDelay, ps.flush)
+}
+
+// markAnswered marks in Redis, before it returns, every answer this
+// worker has had so far. Answers on other replicas may be up to
+// settleDelay behind.
+func (ps *callPools) markAnswered() {
+	ps.marking.Lock()
+	defer ps.marking.Unlock()
+	ps.settling.Lock()
+	calls := ps.pending
+	ps.pending = nil
+	ps.settling.Unlock()
+	if len(calls) > 0 {
+		ps.settle(calls)
+	}
 }
 
 // settle marks calls answered in one round trip. One that fails leaves
