@@ -149,11 +149,14 @@ func (l EventLog) onceKey(taskID, enqueueID string) string {
 //
 // KEYS: once key, stream. ARGV: mark, ttl ms, maxlen, event JSON, replaceable.
 var recordScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur and cur ~= ARGV[5] then
-  return false
+-- Most tasks have no outcome yet: one SET marks it then.
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  local cur = redis.call('GET', KEYS[1])
+  if cur and cur ~= ARGV[5] then
+    return false
+  end
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if tonumber(ARGV[3]) > 0 then
   return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event', ARGV[4])
 end
