@@ -45,9 +45,10 @@ type callPools struct {
 	mu    sync.Mutex
 	pools map[string]*callPool
 
-	// answered calls wait here to be settled together (see answered);
-	// marking holds marks, so that answers taken out of pending are in
-	// Redis once it is free (see markAnswered).
+	// answered calls wait in pending to be settled together (see
+	// answered). marking is held while calls taken out of pending are
+	// being marked, so that markAnswered returns only once every earlier
+	// answer is in Redis.
 	settling sync.Mutex
 	pending  []*ratelimit.Call
 	flushing bool
