@@ -219,17 +219,20 @@ func (ps *callPools) dropAll(limits []limit) {
 	ps.giveBack(left)
 }
 
-// giveBack cancels calls in one round trip. One that fails leaves the calls
-// counted until their time in flight runs out, which errs on the safe
-// side.
-func (ps *callPools) giveBack(calls []*ratelimit.Call) {
-	if len(calls) == 0 {
+// giveBack cancels calls.
+func (ps *callPools) giveBack(calls []*ratelimit.Call) { ps.settle(nil, calls) }
+
+// settle marks done answered and gives cancel back, in one round trip.
+// One that fails leaves the calls counted until their time in flight runs
+// out, which errs on the safe side.
+func (ps *callPools) settle(done, cancel []*ratelimit.Call) {
+	if len(done)+len(cancel) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	ctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
 	pipe := ps.pipes.Pipeline()
-	read := ps.calls.SettleIn(ctx, pipe, nil, calls)
+	read := ps.calls.SettleIn(ctx, pipe, done, cancel)
 	_, _ = pipe.Exec(ctx)
 	_ = read()
 }
@@ -259,7 +262,7 @@ func (ps *callPools) answered(calls []*ratelimit.Call) {
 		// The worker is stopping and waits for nothing more: mark them now.
 		calls, ps.pending = ps.pending, nil
 		ps.settling.Unlock()
-		ps.settle(calls)
+		ps.settle(calls, nil)
 		return
 	}
 	ps.flushing = true
@@ -275,9 +278,7 @@ func (ps *callPools) flush() {
 	ps.pending = nil
 	ps.flushing = len(calls) > 0
 	ps.settling.Unlock()
-	if len(calls) > 0 {
-		ps.settle(calls)
-	}
+	ps.settle(calls, nil)
 	ps.marking.Unlock()
 	if len(calls) == 0 {
 		if ps.inflight != nil {
@@ -298,19 +299,5 @@ func (ps *callPools) markAnswered() {
 	calls := ps.pending
 	ps.pending = nil
 	ps.settling.Unlock()
-	if len(calls) > 0 {
-		ps.settle(calls)
-	}
-}
-
-// settle marks calls answered in one round trip. One that fails leaves
-// the calls counted until their time in flight runs out, which errs on
-// the safe side.
-func (ps *callPools) settle(calls []*ratelimit.Call) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	pipe := ps.pipes.Pipeline()
-	read := ps.calls.SettleIn(ctx, pipe, calls, nil)
-	_, _ = pipe.Exec(ctx)
-	_ = read()
+	ps.settle(calls, nil)
 }

@@ -57,26 +57,31 @@ func rateLimit(n int) limit {
 		calls: ratelimit.CallLimit{N: n, Period: time.Minute}, inFlight: 5 * time.Second}
 }
 
-// counted is how many calls the limit counts in Redis.
+// counted is how many calls (a rate) or holders (a concurrency limit) the
+// limit counts in Redis.
 func counted(t *testing.T, rdb *redis.Client, lim limit) int64 {
 	t.Helper()
-	n, err := rdb.ZCard(context.Background(), "herald:rl:{"+lim.key+"}:calls").Result()
+	kind := ":calls"
+	if lim.kind == kindConcurrent {
+		kind = ":concurrency"
+	}
+	n, err := rdb.ZCard(context.Background(), "herald:rl:{"+lim.key+"}"+kind).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
-// awaitCounted waits for the limit to count want calls: calls on hand are
-// given back once their block's life is over.
+// awaitCounted waits for the limit to count want: what a worker has on
+// hand goes back once its time is over.
 func awaitCounted(t *testing.T, rdb *redis.Client, lim limit, want int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for counted(t, rdb, lim) != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("the limit counts %d calls, want %d", counted(t, rdb, lim), want)
+			t.Fatalf("the limit counts %d, want %d", counted(t, rdb, lim), want)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

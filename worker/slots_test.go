@@ -39,27 +39,6 @@ func hold(t *testing.T, ss *slotPools, rdb *redis.Client, lim limit) (lease *rat
 	return lease, taken, decided
 }
 
-// holders is how many slots the limit counts in Redis.
-func holders(t *testing.T, rdb *redis.Client, lim limit) int64 {
-	t.Helper()
-	n, err := rdb.ZCard(context.Background(), "herald:rl:{"+lim.key+"}:concurrency").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-func awaitHolders(t *testing.T, rdb *redis.Client, lim limit, want int64) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for holders(t, rdb, lim) != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("the limit counts %d holders, want %d", holders(t, rdb, lim), want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // Far from the cap, jobs one after another share one slot, asking Redis
 // once; it goes back once idle.
 func TestSlotPoolsKeepBetweenJobs(t *testing.T) {
@@ -75,7 +54,7 @@ func TestSlotPoolsKeepBetweenJobs(t *testing.T) {
 		if decided {
 			decisions++
 		}
-		if n := holders(t, rdb, lim); n != 1 {
+		if n := counted(t, rdb, lim); n != 1 {
 			t.Fatalf("job %d: %d holders, want 1", i, n)
 		}
 		if !ss.keep(lease, taken) {
@@ -87,7 +66,7 @@ func TestSlotPoolsKeepBetweenJobs(t *testing.T) {
 	if decisions > 50/4 {
 		t.Errorf("50 jobs in a row took %d decisions", decisions)
 	}
-	awaitHolders(t, rdb, lim, 0)
+	awaitCounted(t, rdb, lim, 0)
 }
 
 // A slot is not kept near the cap, past slotAge, with too little lease
@@ -150,7 +129,7 @@ func TestSlotPoolsHonourAnotherReplicasCooldown(t *testing.T) {
 	if lease, _, decided := hold(t, ss, rdb, lim); lease != nil || decided {
 		t.Fatalf("in a cool-down: slot %v, decided %v; want the kept slot refused", lease, decided)
 	}
-	if n := holders(t, rdb, lim); n != 0 {
+	if n := counted(t, rdb, lim); n != 0 {
 		t.Errorf("%d holders after the cool-down, want the kept slot given back", n)
 	}
 }
@@ -190,7 +169,7 @@ func TestSlotPoolsHoldTheCap(t *testing.T) {
 	if most.Load() > limit || most.Load() == 0 {
 		t.Fatalf("%d jobs ran at once under a cap of %d", most.Load(), limit)
 	}
-	awaitHolders(t, rdb, lim, 0)
+	awaitCounted(t, rdb, lim, 0)
 }
 
 // A stopping worker waits for its kept slots to go back.
@@ -206,7 +185,7 @@ func TestSlotPoolsDrainGivesBack(t *testing.T) {
 	if !f.drain(time.Minute) {
 		t.Fatal("drain unclean")
 	}
-	if n := holders(t, rdb, lim); n != 0 {
+	if n := counted(t, rdb, lim); n != 0 {
 		t.Errorf("after drain %d holders, want 0", n)
 	}
 }
