@@ -186,3 +186,40 @@ func ExampleCalls() {
 	// second at once: false - wait about a second: true
 	// share of 1/s in force: 0.5
 }
+
+// A worker far from its limit takes calls in blocks, one decision for many
+// jobs: each call is counted from the grant, so handing them out over the
+// next 200 ms needs that much more time in flight. What it does not use it
+// gives back; what it used it marks answered, all in one script run.
+func ExampleCalls_ReserveManyIn() {
+	ctx := context.Background()
+	rdb := exampleClient()
+	defer rdb.Close()
+
+	c := ratelimit.NewCalls(rdb)
+	lim := ratelimit.CallLimit{N: 100, Period: time.Second}
+	pipe := rdb.Pipeline()
+	block := c.ReserveManyIn(ctx, pipe, "easemob:default:push.async", lim, 30*time.Second+200*time.Millisecond, 8)
+	_, _ = pipe.Exec(ctx) // each command holds its own error
+	calls, d, err := block()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("granted", len(calls), "remaining", d.Remaining)
+
+	// Five calls went out and were answered; three were not needed.
+	pipe = rdb.Pipeline()
+	settled := c.SettleIn(ctx, pipe, calls[:5], calls[5:])
+	_, _ = pipe.Exec(ctx)
+	if err := settled(); err != nil {
+		panic(err)
+	}
+	_, d, err = c.Reserve(ctx, "easemob:default:push.async", lim, 30*time.Second)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("after giving three back, remaining", d.Remaining)
+	// Output:
+	// granted 8 remaining 92
+	// after giving three back, remaining 94
+}
