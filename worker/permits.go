@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 // the calls script is the dearest part of a job's Redis time. So a worker
 // takes a rate's calls in blocks and hands them to its jobs for a short
 // while (blockLife), asking Redis per job only whether a cool-down has
-// started since (one EXISTS).
+// started since (one EXISTS). The job that takes a block's middle call asks
+// for the next block in the same pipeline, so jobs rarely find the pool
+// empty.
 //
 // What holds: every call in a block is counted in Redis from the moment
 // the block is granted, in flight until the block's life and the call's
@@ -27,10 +30,11 @@ import (
 // call (see callPool.take), and each job asks Redis as before.
 const (
 	blockLife = 200 * time.Millisecond
-	// minBlock and maxBlock bound a block's size: the size doubles when a
-	// block runs out before its life and halves when calls are left over.
+	// minBlock and maxBlock bound a block's size: the size doubles when
+	// half a block goes in less than half its life, and halves when calls
+	// are left over.
 	minBlock = 2
-	maxBlock = 32
+	maxBlock = 64
 )
 
 // callPools is a worker's blocks of calls, one pool per rate limit key.
@@ -57,21 +61,24 @@ type callPools struct {
 
 // callPool is one rate limit key's calls on hand.
 type callPool struct {
-	mu  sync.Mutex
-	cur *callBlock
+	mu sync.Mutex
+	// blocks are handed out oldest first; an expired block leaves the
+	// list, and its timer gives back what is left of it.
+	blocks []*callBlock
 	// size is the next block's; remaining is the room the last decision
 	// left, which caps it so that a replica near the limit leaves the rest
 	// to others.
 	size      int
 	remaining int
-	// refilling is set while a block is being asked for: jobs meanwhile ask
-	// for one call each rather than a block of their own.
+	// refilling is set while a block is being asked for: meanwhile jobs
+	// that find the pool empty ask for one call each.
 	refilling bool
 }
 
 // callBlock is calls granted together, to use before expires.
 type callBlock struct {
 	calls   []*ratelimit.Call
+	granted time.Time // before it was asked for
 	expires time.Time
 }
 
@@ -89,72 +96,95 @@ func (ps *callPools) pool(key string) *callPool {
 	return p
 }
 
-// take hands out a call on hand, or says how many to ask Redis for: a
-// block when none is being asked for, else one.
+// take hands out a call on hand, if any, and says how many calls to ask
+// Redis for besides: with a call, a block once the calls on hand are
+// down to half a block (0 otherwise); without one, a block unless one is
+// being asked for already, else one call for the job itself.
 func (p *callPool) take(now time.Time) (call *ratelimit.Call, want int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if b := p.cur; b != nil && now.Before(b.expires) {
-		if n := len(b.calls); n > 0 {
-			call, b.calls = b.calls[n-1], b.calls[:n-1]
+	p.blocks = slices.DeleteFunc(p.blocks, func(b *callBlock) bool { return !now.Before(b.expires) || len(b.calls) == 0 })
+	left := 0
+	for _, b := range p.blocks {
+		left += len(b.calls)
+	}
+	if left > 0 {
+		b := p.blocks[0]
+		n := len(b.calls)
+		call, b.calls = b.calls[n-1], b.calls[:n-1]
+		left--
+		if p.refilling || 2*left >= p.size {
 			return call, 0
 		}
-		if !p.refilling {
-			p.size = min(2*p.size, maxBlock) // used up before its time
+		if now.Sub(b.granted) < blockLife/2 {
+			p.size = min(2*p.size, maxBlock) // half gone in under half its life
 		}
-	}
-	if p.refilling {
+	} else if p.refilling {
 		return nil, 1
 	}
 	want = min(p.size, max(1, p.remaining/4))
+	if call != nil && want == 1 {
+		return call, 0 // near the limit: no block to ask for
+	}
 	p.refilling = want > 1
-	return nil, want
+	return call, want
 }
 
 // reserveIn queues on pipe what lets a job call under lim: a check for a
-// cool-down when the pool has a call on hand, else a decision, for a
-// block when the pool asks for one. The returned func adds the call to pm
-// once pipe has run, and reports false, having given back any call on
-// hand, when there is none or a cool-down may be in force (admit then
-// asks Redis for a decision, which says how long to wait).
+// cool-down when the pool has a call on hand, a decision when it has none,
+// and a request for the next block when the pool runs low. The returned
+// func adds the call to pm once pipe has run, and reports false, having
+// given back any call on hand, when there is none or a cool-down may be in
+// force (admit then asks Redis for a decision, which says how long to
+// wait).
 func (ps *callPools) reserveIn(ctx context.Context, pipe redis.Pipeliner, lim limit, m *Metrics, prov tasks.Provider) func(*permit) bool {
 	p := ps.pool(lim.key)
 	start := time.Now()
 	call, want := p.take(start)
+	var active func() (bool, error)
 	if call != nil {
-		active := ps.cool.ActiveIn(ctx, pipe, lim.key)
-		return func(pm *permit) bool {
-			if cooling, err := active(); err != nil || cooling {
+		active = ps.cool.ActiveIn(ctx, pipe, lim.key)
+	}
+	reserve := func() ([]*ratelimit.Call, ratelimit.Decision, error) { return nil, ratelimit.Decision{}, nil }
+	if want > 0 {
+		inFlight := lim.inFlight
+		if want > 1 {
+			inFlight += blockLife
+		}
+		reserve = ps.calls.ReserveManyIn(ctx, pipe, lim.key, lim.calls, inFlight, want)
+	}
+	return func(pm *permit) bool {
+		calls, d, err := reserve()
+		if want > 0 {
+			if err == nil && !d.Blocked {
+				m.effectiveRate(prov, lim, d.Share)
+			}
+			if call == nil && len(calls) > 0 {
+				call, calls = calls[0], calls[1:]
+			}
+			ps.refilled(p, calls, d, err, start, want > 1)
+		}
+		if call == nil {
+			return false
+		}
+		if active != nil {
+			if cooling, aerr := active(); aerr != nil || cooling {
 				ps.giveBack(append(p.drop(), call))
 				return false
 			}
-			pm.addCall(call, false)
-			return true
-		}
-	}
-	inFlight := lim.inFlight
-	if want > 1 {
-		inFlight += blockLife
-	}
-	reserve := ps.calls.ReserveManyIn(ctx, pipe, lim.key, lim.calls, inFlight, want)
-	return func(pm *permit) bool {
-		calls, d, err := reserve()
-		if err == nil && !d.Blocked {
-			m.effectiveRate(prov, lim, d.Share)
-		}
-		ps.refilled(p, calls, d, err, start, want > 1)
-		if len(calls) == 0 {
+		} else if err != nil {
+			ps.giveBack([]*ratelimit.Call{call})
 			return false
 		}
-		pm.addCall(calls[0], false)
-		return err == nil
+		pm.addCall(call, false)
+		return true
 	}
 }
 
-// refilled notes the room a decision left and, for a block, puts its calls
-// but the first (the asking job's) on hand until start+blockLife: start is
-// before the block was asked for, so every call handed out is used within
-// the time in flight Redis counts it for.
+// refilled notes the room a decision left and, for a block, puts its
+// calls on hand (but the asking job's, taken out before) until
+// start+blockLife: start is before the block was asked for, so every call
+// handed out is used within the time in flight Redis counts it for.
 func (ps *callPools) refilled(p *callPool, calls []*ratelimit.Call, d ratelimit.Decision, err error, start time.Time, block bool) {
 	p.mu.Lock()
 	if block {
@@ -163,17 +193,17 @@ func (ps *callPools) refilled(p *callPool, calls []*ratelimit.Call, d ratelimit.
 	if err == nil {
 		p.remaining = d.Remaining
 	}
-	if len(calls) < 2 {
+	if len(calls) == 0 {
 		p.mu.Unlock()
 		return
 	}
 	if ps.inflight != nil && !ps.inflight.track() {
 		p.mu.Unlock()
-		ps.giveBack(calls[1:]) // the worker is stopping
+		ps.giveBack(calls) // the worker is stopping
 		return
 	}
-	b := &callBlock{calls: calls[1:], expires: start.Add(blockLife)}
-	p.cur = b
+	b := &callBlock{calls: calls, granted: start, expires: start.Add(blockLife)}
+	p.blocks = append(p.blocks, b)
 	p.mu.Unlock()
 	time.AfterFunc(time.Until(b.expires), func() { ps.expire(p, b) })
 }
@@ -183,6 +213,7 @@ func (ps *callPools) expire(p *callPool, b *callBlock) {
 	p.mu.Lock()
 	left := b.calls
 	b.calls = nil
+	p.blocks = slices.DeleteFunc(p.blocks, func(x *callBlock) bool { return x == b })
 	if len(left) > 0 {
 		p.size = max(p.size/2, minBlock)
 	}
@@ -199,11 +230,12 @@ func (ps *callPools) expire(p *callPool, b *callBlock) {
 func (p *callPool) drop() []*ratelimit.Call {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.cur == nil {
-		return nil
+	var left []*ratelimit.Call
+	for _, b := range p.blocks {
+		left = append(left, b.calls...)
+		b.calls = nil
 	}
-	left := p.cur.calls
-	p.cur.calls = nil
+	p.blocks = nil
 	return left
 }
 
