@@ -123,6 +123,7 @@ func logFile(dir string, port int) string {
 // log to logFile(dir, port), and waits until it answers PING.
 func spawn(cmd *exec.Cmd, dir string, port int) (*Server, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start redis-server: %w", err)
 	}
