@@ -31,6 +31,15 @@ func startRedis(t *testing.T) *redis.Client {
 	return rdb
 }
 
+// replica is another client of rdb's server, as another worker process
+// would have.
+func replica(t *testing.T, rdb *redis.Client) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func newPools(rdb *redis.Client, f *inflight) *callPools {
 	return &callPools{calls: ratelimit.NewCalls(rdb), cool: ratelimit.NewCooldown(rdb), pipes: rdb, inflight: f}
 }
@@ -133,13 +142,12 @@ func TestCallPoolsShareTheLimit(t *testing.T) {
 	var admitted atomic.Int64
 	var wg sync.WaitGroup
 	for range 3 {
-		replica := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr})
-		t.Cleanup(func() { replica.Close() })
-		ps := newPools(replica, nil)
+		other := replica(t, rdb)
+		ps := newPools(other, nil)
 		for range 10 {
 			wg.Go(func() {
 				for range 10 {
-					if ok, _ := take(t, ps, replica, lim); ok {
+					if ok, _ := take(t, ps, other, lim); ok {
 						admitted.Add(1)
 					}
 				}
@@ -166,7 +174,7 @@ func TestCallPoolsHonourAnotherReplicasCooldown(t *testing.T) {
 	if got := counted(t, rdb, lim); got < 2 {
 		t.Fatalf("the first decision took %d calls, want a block", got)
 	}
-	other := ratelimit.NewCooldown(redis.NewClient(&redis.Options{Addr: rdb.Options().Addr}))
+	other := ratelimit.NewCooldown(replica(t, rdb))
 	if _, err := other.Block(context.Background(), lim.key, time.Minute); err != nil {
 		t.Fatal(err)
 	}

@@ -122,7 +122,7 @@ func TestSlotPoolsHonourAnotherReplicasCooldown(t *testing.T) {
 	if lease == nil || !ss.keep(lease, taken) {
 		t.Fatal("slot not kept")
 	}
-	other := ratelimit.NewCooldown(redis.NewClient(&redis.Options{Addr: rdb.Options().Addr}))
+	other := ratelimit.NewCooldown(replica(t, rdb))
 	if _, err := other.Block(context.Background(), lim.key, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -143,13 +143,12 @@ func TestSlotPoolsHoldTheCap(t *testing.T) {
 	var running, most atomic.Int64
 	var wg sync.WaitGroup
 	for range 3 {
-		replica := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr})
-		t.Cleanup(func() { replica.Close() })
-		ss := newSlots(replica, nil)
+		other := replica(t, rdb)
+		ss := newSlots(other, nil)
 		for range 6 {
 			wg.Go(func() {
 				for range 30 {
-					lease, taken, _ := hold(t, ss, replica, lim)
+					lease, taken, _ := hold(t, ss, other, lim)
 					if lease == nil {
 						continue
 					}
