@@ -1,10 +1,16 @@
--- A task's delivery record: its delivered-marker and its attempt record,
--- under one hash tag (the task id) so one script reads and writes both.
+-- A task's delivery record: one key, under the task id's hash tag, that
+-- holds the attempt running while a call is out and the provider's result
+-- once the provider confirmed.
 --
--- KEYS[1]  delivered-marker: the provider's result, once it confirmed
--- KEYS[2]  attempt record (hash): owner (random, one per call), worker,
---          attempt (asynq retry count), started and until (µs), held
---          (the retry count at which the job was held in doubt)
+-- KEYS[1]  the record. Its value is one of
+--   the result (JSON, the delivered-marker): final. The worker writes it
+--     with a plain SET, not with this script: whoever owns the attempt by
+--     then, the call was delivered, and every later begin must say so.
+--   an attempt: "~owner retry started until held worker". owner is random,
+--     one per call; retry is asynq's retry count of the attempt; started
+--     and until are µs by Redis's clock; held is the retry count at which
+--     the job was held in doubt ("-": never); worker names the process.
+--     JSON never starts with "~", so the two cannot be mistaken.
 -- ARGV[1]  op
 --
 -- begin  ARGV owner, worker, retry, lease µs, policy (resend|hold), ttl ms
@@ -14,77 +20,79 @@
 --   {4, started, worker, attempt}   held before, run again by an operator: go
 --   {5, started, worker, attempt}   in doubt, resend: go
 --   {0}                             first call: go
--- renew  ARGV owner, lease µs       -> 1 renewed, 0 not ours
--- done   ARGV owner, result, ttl ms -> 1 (the marker is written whoever owns the attempt)
--- clear  ARGV owner                 -> 1 cleared (the provider answered: it did not act)
--- doubt  ARGV owner                 -> 1 (no reply: the next call is in doubt at once)
+-- renew  ARGV owner, lease µs  -> 1 renewed, 0 not ours
+-- clear  ARGV owner            -> 1 deleted (the provider answered: it did not act), 0 not ours
+-- doubt  ARGV owner            -> 1 ended (no reply: the next call is in doubt at once), 0 not ours
 local op = ARGV[1]
--- Only begin and renew read the clock; a job's done goes without.
+if op ~= 'begin' and op ~= 'renew' and op ~= 'clear' and op ~= 'doubt' then
+  return redis.error_reply('attempt.lua: unknown op ' .. tostring(op))
+end
+local v = redis.call('GET', KEYS[1])
+if v and string.byte(v) ~= 126 then
+  if op == 'begin' then
+    return {1, v}
+  end
+  -- Delivered: no attempt is left to renew or end.
+  return 0
+end
+
+-- Only begin and renew read the clock.
 local function clock()
   local t = redis.call('TIME')
   return t[1] * 1000000 + t[2]
 end
+-- Numbers are formatted whole: Lua's own tostring would write µs since
+-- 1970 with an exponent.
+local function write(a, ...)
+  local value = string.format('~%s %s %.0f %.0f %s %s', a.owner, a.retry, a.started, a.untl, a.held, a.worker)
+  return redis.call('SET', KEYS[1], value, ...)
+end
+
+local a = {}
+if v then
+  local owner, retry, started, untl, held, worker = string.match(v, '^~(%S+) (%S+) (%S+) (%S+) (%S+) (.*)$')
+  a = {owner = owner, retry = retry, started = tonumber(started), untl = tonumber(untl), held = held, worker = worker}
+end
+local mine = v and a.owner == ARGV[2]
 
 if op == 'begin' then
-  local res = redis.call('GET', KEYS[1])
-  if res then
-    return {1, res}
-  end
   local now = clock()
-  local a = redis.call('HMGET', KEYS[2], 'owner', 'until', 'held', 'started', 'worker', 'attempt')
   local status = 0
-  if a[1] and a[1] ~= ARGV[2] then
-    if a[3] == ARGV[4] then
+  if v and not mine then
+    if a.held == ARGV[4] then
       -- Held at this very retry count: archived tasks keep their count, so
       -- only an operator's "run" brings the job back here.
       status = 4
-    elseif tonumber(a[2]) > now then
-      return {2, tostring(tonumber(a[2]) - now)}
+    elseif a.untl > now then
+      return {2, string.format('%.0f', a.untl - now)}
     elseif ARGV[6] == 'hold' then
-      redis.call('HSET', KEYS[2], 'held', ARGV[4])
-      return {3, a[4], a[5], a[6]}
+      a.held = ARGV[4]
+      write(a, 'KEEPTTL')
+      return {3, string.format('%.0f', a.started), a.worker, a.retry}
     else
       status = 5
     end
   end
-  if a[1] or a[3] then
-    -- An earlier record's other fields (held) must not carry over.
-    redis.call('DEL', KEYS[2])
-  end
-  redis.call('HSET', KEYS[2], 'owner', ARGV[2], 'worker', ARGV[3], 'attempt', ARGV[4],
-    'started', now, 'until', now + tonumber(ARGV[5]))
-  redis.call('PEXPIRE', KEYS[2], ARGV[7])
+  write({owner = ARGV[2], retry = ARGV[4], started = now, untl = now + tonumber(ARGV[5]), held = '-', worker = ARGV[3]}, 'PX', ARGV[7])
   if status > 0 then
-    return {status, a[4], a[5], a[6]}
+    return {status, string.format('%.0f', a.started), a.worker, a.retry}
   end
   return {0}
 end
 
-local mine = redis.call('HGET', KEYS[2], 'owner') == ARGV[2]
-if op == 'renew' then
-  if not mine then
-    return 0
-  end
-  redis.call('HSET', KEYS[2], 'until', clock() + tonumber(ARGV[3]))
-  return 1
+if not mine then
+  return 0
 end
-if op == 'done' then
-  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
-  if mine then
-    redis.call('DEL', KEYS[2])
-  end
+if op == 'renew' then
+  a.untl = clock() + tonumber(ARGV[3])
+  write(a, 'KEEPTTL')
   return 1
 end
 if op == 'clear' then
-  if mine then
-    redis.call('DEL', KEYS[2])
-  end
+  redis.call('DEL', KEYS[1])
   return 1
 end
-if op == 'doubt' then
-  if mine then
-    redis.call('HSET', KEYS[2], 'until', 0)
-  end
-  return 1
-end
-return redis.error_reply('attempt.lua: unknown op ' .. op)
+-- doubt
+a.untl = 0
+write(a, 'KEEPTTL')
+return 1

@@ -81,8 +81,8 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	// A task delivered before a retry is found by the attempt record's
 	// begin (see try), which reads the delivered-marker, and not sent again.
-	keys := keysOf(info.id, t.Headers()[tasks.HeaderEnqueueID])
-	_, result, err := d.deliver(ctx, info, acct, job, &keys)
+	record := keyOf(info.id, t.Headers()[tasks.HeaderEnqueueID])
+	_, result, err := d.deliver(ctx, info, acct, job, record)
 	if err != nil {
 		return outcome(err)
 	}
@@ -109,15 +109,15 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // failure. So a job on its last attempt waits in the handler instead, for
 // as long as its deadline allows.
 //
-// keys names the task's delivery record, kept around each call (see try);
-// nil keeps none, for calls that are harmless to repeat and whose result
+// record names the task's delivery record, kept around each call (see
+// try); "" keeps none, for calls that are harmless to repeat and whose result
 // the caller records (DingTalk's tracking reads).
-func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, keys *recordKeys) (any, []byte, error) {
+func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, record recordKey) (any, []byte, error) {
 	lastChance := info.attempt >= info.maxRetry
 	reauthorized := false
 	owner := rand.Text()
 	for {
-		result, encoded, err := d.try(ctx, info, acct, job, keys, owner, lastChance)
+		result, encoded, err := d.try(ctx, info, acct, job, record, owner, lastChance)
 		var pe *providers.Error
 		if err == nil || !errors.As(err, &pe) {
 			return result, encoded, err
@@ -152,10 +152,10 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 // it (delivery record, result, settles and, when delivered, the outcome
 // event). Both go through the limiter's autopipe.Batcher, so under load
 // the pipelines of several jobs share one round trip.
-func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, keys *recordKeys, owner string, lastChance bool) (any, []byte, error) {
+func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, record recordKey, owner string, lastChance bool) (any, []byte, error) {
 	// Tracked before its attempt record is written, so a stopping worker
 	// either waits for the call or refuses it before it begins.
-	c := &call{keys: keys, owner: owner}
+	c := &call{record: record, owner: owner}
 	if !d.inflight.add(c) {
 		return nil, nil, fmt.Errorf("worker stopping; call not made: %w", context.Canceled)
 	}
@@ -165,8 +165,8 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	allowed := d.circuits.allow(ctx, pipe, info)
 	atOnce := d.limiter.admitAtOnce(ctx, pipe, info.provider, actionOf(info.typ), acct.limits)
 	begin := func() (begun, error) { return begun{}, nil }
-	if keys != nil {
-		begin = d.records.beginIn(ctx, pipe, *keys, owner, d.worker, info.attempt, attemptLease, d.policy(info.typ))
+	if record != "" {
+		begin = d.records.beginIn(ctx, pipe, record, owner, d.worker, info.attempt, attemptLease, d.policy(info.typ))
 	}
 	if pipe.Len() > 0 {
 		_, _ = pipe.Exec(ctx) // each answer's error is read below
@@ -181,8 +181,8 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	// provider was not asked. A begin that failed may still run when Redis
 	// catches up, so it is cleared too.
 	clear := func() {
-		if keys != nil && (b.owns() || err != nil && b.status == beginFirst) {
-			d.inflight.retry("attempt_clear", func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, "clear") })
+		if record != "" && (b.owns() || err != nil && b.status == beginFirst) {
+			d.inflight.retry("attempt_clear", func(ctx context.Context) error { return d.records.end(ctx, record, owner, "clear") })
 		}
 	}
 	if err != nil || !b.owns() {
@@ -228,8 +228,8 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 		if out, merr = json.Marshal(res); merr != nil {
 			out = []byte(`null`)
 		}
-		if keys != nil {
-			recorded = d.records.doneIn(context.WithoutCancel(ctx), pipe, *keys, owner, out)
+		if record != "" {
+			recorded = d.records.doneIn(context.WithoutCancel(ctx), pipe, record, out).Err
 			// The task's result too (what asynq's ResultWriter writes),
 			// while the task is ours.
 			if q, ok := asynq.GetQueueName(ctx); ok {
@@ -244,8 +244,8 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	if !answered(callErr) {
 		op = "doubt"
 	}
-	if callErr != nil && keys != nil {
-		recorded = d.records.endIn(context.WithoutCancel(ctx), pipe, *keys, owner, op)
+	if callErr != nil && record != "" {
+		recorded = d.records.endIn(context.WithoutCancel(ctx), pipe, record, owner, op)
 	}
 	circuit := d.circuits.recordIn(ctx, pipe, info, pass, callErr)
 	err = d.limiter.settle(ctx, pipe, info, acct, job, permit, callErr)
@@ -253,7 +253,7 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	if callErr == nil {
 		// The provider has the notification: the marker must land, or a
 		// retry would find the call in doubt.
-		if keys != nil && recorded() != nil && !d.inflight.retry("delivered", func(ctx context.Context) error { return d.records.done(ctx, *keys, owner, out) }) {
+		if record != "" && recorded() != nil && !d.inflight.retry("delivered", func(ctx context.Context) error { return d.records.done(ctx, record, out) }) {
 			info.log.Error().Msg("delivered, but the delivered-marker could not be written before the worker stopped: a retry finds this call in doubt")
 		}
 		if event != nil {
@@ -267,8 +267,8 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 		}
 		return res, out, nil
 	}
-	if keys != nil && recorded() != nil {
-		d.inflight.retry("attempt_"+op, func(ctx context.Context) error { return d.records.end(ctx, *keys, owner, op) })
+	if record != "" && recorded() != nil {
+		d.inflight.retry("attempt_"+op, func(ctx context.Context) error { return d.records.end(ctx, record, owner, op) })
 	}
 	return nil, nil, err
 }

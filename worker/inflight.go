@@ -19,7 +19,7 @@ const attemptLease = 15 * time.Second
 // call is one provider call this worker has out: the slots it holds and
 // its attempt record, renewed together by the heartbeat.
 type call struct {
-	keys   *recordKeys // nil: no attempt record
+	record recordKey // "": no delivery record
 	owner  string
 	leases []heldLease
 }
@@ -142,7 +142,7 @@ func (f *inflight) renew(ctx context.Context) {
 	byLease := map[time.Duration][]*ratelimit.Lease{}
 	var calls []*call
 	for c := range f.calls {
-		if c.keys != nil {
+		if c.record != "" {
 			calls = append(calls, c)
 		}
 		for _, l := range c.leases {
@@ -165,7 +165,7 @@ func (f *inflight) renew(ctx context.Context) {
 		}
 	}
 	for _, c := range calls {
-		if err := f.records.renew(ctx, *c.keys, c.owner, attemptLease); err != nil {
+		if err := f.records.renew(ctx, c.record, c.owner, attemptLease); err != nil {
 			f.log.Warn().Err(err).Msg("heartbeat: could not renew attempt records")
 			return
 		}

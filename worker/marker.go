@@ -15,16 +15,16 @@ import (
 //go:embed attempt.lua
 var attemptLua string
 
-// records keep each task's delivery record in Redis: a delivered-marker
-// once the provider confirmed (a retry after a crash then returns the
-// stored result instead of sending again), and, while a call is out, an
-// attempt record saying who started it and when, renewed by the worker's
-// heartbeat. A later attempt that finds an attempt record whose heartbeat
-// stopped, and no marker, knows the provider may have acted: it is in
-// doubt (see InDoubtPolicy).
+// records keep each task's delivery record in Redis, one key: while a
+// call is out, an attempt saying who started it and when, renewed by the
+// worker's heartbeat; once the provider confirmed, its result (the
+// delivered-marker), so a retry after a crash returns the stored result
+// instead of sending again. A later attempt that finds an attempt whose
+// heartbeat stopped, and no result, knows the provider may have acted: it
+// is in doubt (see InDoubtPolicy).
 //
-// Both keys share the task id as their hash tag, so one script reads and
-// writes them together on Redis Cluster.
+// One key for both makes a delivered call's record one plain SET, the
+// cheapest write there is, on the path every job takes.
 type records struct {
 	rdb    redis.UniversalClient
 	ttl    time.Duration
@@ -35,22 +35,21 @@ func newRecords(rdb redis.UniversalClient, ttl time.Duration) records {
 	return records{rdb: rdb, ttl: ttl, script: redis.NewScript(attemptLua)}
 }
 
-// recordKeys are a task's two keys.
-type recordKeys struct{ marker, attempt string }
+// recordKey names a task's delivery record.
+type recordKey string
 
-// keysOf names a task's record. The enqueue id (tasks.HeaderEnqueueID)
+// keyOf names a task's record. Its hash tag is the task id, so tasks
+// spread over a cluster's slots. The enqueue id (tasks.HeaderEnqueueID)
 // tells apart two tasks that share an id because an idempotency key was
 // enqueued again after asynq forgot the first; a task enqueued without one
-// is known by its id alone.
-func keysOf(taskID, enqueueID string) recordKeys {
-	suffix := ""
+// is known by its id alone. The name is the one the delivered-marker had
+// before attempts moved into it, so markers written then still count.
+func keyOf(taskID, enqueueID string) recordKey {
+	k := "herald:delivered:{" + taskID + "}"
 	if enqueueID != "" {
-		suffix = ":" + enqueueID
+		k += ":" + enqueueID
 	}
-	return recordKeys{
-		marker:  "herald:delivered:{" + taskID + "}" + suffix,
-		attempt: "herald:attempt:{" + taskID + "}" + suffix,
-	}
+	return recordKey(k)
 }
 
 // beginStatus is what begin found.
@@ -80,8 +79,8 @@ type begun struct {
 // task is delivered, another call of it is running, or an earlier call is
 // in doubt and the policy holds it. The returned func reads the answer
 // once pipe has run.
-func (r records) beginIn(ctx context.Context, pipe redis.Pipeliner, k recordKeys, owner, worker string, retry int, lease time.Duration, policy InDoubtPolicy) func() (begun, error) {
-	q := pipescript.Queue(ctx, pipe, r.rdb, r.script, []string{k.marker, k.attempt},
+func (r records) beginIn(ctx context.Context, pipe redis.Pipeliner, k recordKey, owner, worker string, retry int, lease time.Duration, policy InDoubtPolicy) func() (begun, error) {
+	q := pipescript.Queue(ctx, pipe, r.rdb, r.script, []string{string(k)},
 		"begin", owner, worker, retry, lease.Microseconds(), string(policy), r.ttl.Milliseconds())
 	return func() (begun, error) {
 		v, err := q.Result(ctx).Slice()
@@ -124,30 +123,30 @@ func (b begun) owns() bool {
 }
 
 // renew extends a running call's attempt lease.
-func (r records) renew(ctx context.Context, k recordKeys, owner string, lease time.Duration) error {
-	return r.script.Run(ctx, r.rdb, []string{k.marker, k.attempt}, "renew", owner, lease.Microseconds()).Err()
+func (r records) renew(ctx context.Context, k recordKey, owner string, lease time.Duration) error {
+	return r.script.Run(ctx, r.rdb, []string{string(k)}, "renew", owner, lease.Microseconds()).Err()
 }
 
-// done writes the delivered-marker with the provider's result.
-func (r records) done(ctx context.Context, k recordKeys, owner string, result []byte) error {
-	return r.script.Run(ctx, r.rdb, []string{k.marker, k.attempt}, "done", owner, result, r.ttl.Milliseconds()).Err()
+// done writes the delivered-marker with the provider's result over the
+// attempt, whoever owns it by now: the call was delivered.
+func (r records) done(ctx context.Context, k recordKey, result []byte) error {
+	return r.doneIn(ctx, r.rdb, k, result).Err()
 }
 
 // doneIn is done queued on pipe, to go with the call's settles.
-func (r records) doneIn(ctx context.Context, pipe redis.Pipeliner, k recordKeys, owner string, result []byte) func() error {
-	q := pipescript.Queue(ctx, pipe, r.rdb, r.script, []string{k.marker, k.attempt}, "done", owner, result, r.ttl.Milliseconds())
-	return func() error { return q.Result(ctx).Err() }
+func (r records) doneIn(ctx context.Context, pipe redis.Cmdable, k recordKey, result []byte) *redis.StatusCmd {
+	return pipe.Set(ctx, string(k), result, r.ttl)
 }
 
 // endIn is end queued on pipe.
-func (r records) endIn(ctx context.Context, pipe redis.Pipeliner, k recordKeys, owner, op string) func() error {
-	q := pipescript.Queue(ctx, pipe, r.rdb, r.script, []string{k.marker, k.attempt}, op, owner)
+func (r records) endIn(ctx context.Context, pipe redis.Pipeliner, k recordKey, owner, op string) func() error {
+	q := pipescript.Queue(ctx, pipe, r.rdb, r.script, []string{string(k)}, op, owner)
 	return func() error { return q.Result(ctx).Err() }
 }
 
 // end closes an attempt that delivered nothing: "clear" when the provider
 // answered (it did not act) or the call never left, "doubt" when no reply
 // came.
-func (r records) end(ctx context.Context, k recordKeys, owner, op string) error {
-	return r.script.Run(ctx, r.rdb, []string{k.marker, k.attempt}, op, owner).Err()
+func (r records) end(ctx context.Context, k recordKey, owner, op string) error {
+	return r.script.Run(ctx, r.rdb, []string{string(k)}, op, owner).Err()
 }

@@ -292,7 +292,7 @@ func (d *dispatcher) track(ctx context.Context, t *asynq.Task) error {
 		ci.typ = typ
 		ci.log = info.log.With().Str("job_type", typ).Logger()
 		// Reads: harmless to repeat, so no delivery record.
-		res, _, err := d.deliver(ctx, &ci, acct, job, nil)
+		res, _, err := d.deliver(ctx, &ci, acct, job, "")
 		return res, err
 	}
 	res, err := call(tasks.TypeDingTalkProgress, &tasks.DingTalkProgress{TaskID: p.TaskID})
