@@ -71,10 +71,12 @@ const (
 	// asynq keeps due times in whole seconds; the worker waits out the rest
 	// so a job is never delivered early.
 	HeaderNotBefore = "herald-not-before"
-	// HeaderEnqueueID is new on every enqueue. The worker keys its
-	// delivered-marker by task id and this, so an idempotency key enqueued
-	// again after asynq's retention has forgotten it is a new delivery, not
-	// one the marker says was already made.
+	// HeaderEnqueueID is set on a task enqueued with an IdempotencyKey, new
+	// on every enqueue. The key is the task id, and the worker keys its
+	// delivery record by task id and this, so a key enqueued again after
+	// asynq's retention has forgotten it is a new delivery, not one the
+	// record says was already made. A task without a key has none: its id
+	// is a new UUID, and its record is keyed by that alone.
 	HeaderEnqueueID = "herald-enqueue-id"
 )
 

@@ -211,10 +211,7 @@ func (p *Producer) Enqueue(ctx context.Context, job Job, opts ...Option) (*Recei
 // JSON where validation made it (see prepareEncoded), else nil.
 func newTasks(parts []Job, payloads [][]byte, d *delivery) ([]*asynq.Task, error) {
 	// asynq.NewTaskWithHeaders copies the map: one serves every part.
-	headers := map[string]string{HeaderAccount: d.account, HeaderEnqueueID: rand.Text()}
-	if !d.at.IsZero() {
-		headers[HeaderNotBefore] = strconv.FormatInt(d.at.UnixMilli(), 10)
-	}
+	headers := taskHeaders(d)
 	tasks := make([]*asynq.Task, len(parts))
 	for i, part := range parts {
 		payload := payloads[i]
@@ -227,6 +224,22 @@ func newTasks(parts []Job, payloads [][]byte, d *delivery) ([]*asynq.Task, error
 		tasks[i] = asynq.NewTaskWithHeaders(part.Type(), payload, headers)
 	}
 	return tasks, nil
+}
+
+// taskHeaders returns the headers of a job's tasks. HeaderEnqueueID is set
+// only with an idempotency key: the key is the task id, and the enqueue id
+// tells this task from an earlier one asynq has forgotten. Without a key
+// the task id is a new UUID, unique already, and asynq encodes every
+// header of every task.
+func taskHeaders(d *delivery) map[string]string {
+	headers := map[string]string{HeaderAccount: d.account}
+	if d.key != "" {
+		headers[HeaderEnqueueID] = rand.Text()
+	}
+	if !d.at.IsZero() {
+		headers[HeaderNotBefore] = strconv.FormatInt(d.at.UnixMilli(), 10)
+	}
+	return headers
 }
 
 // A PlannedTask is one task Enqueue would add, as Check reports it.

@@ -124,35 +124,93 @@ func TestEnqueueWritesTask(t *testing.T) {
 	}
 }
 
-func TestEnqueueAccountHeader(t *testing.T) {
+// A task carries its account, an enqueue id only when an idempotency key
+// chose the task id, and the due time only for a scheduled job.
+func TestEnqueueHeaders(t *testing.T) {
+	at := time.Now().Add(time.Hour).Truncate(time.Millisecond).Add(250 * time.Millisecond)
+	notBefore := strconv.FormatInt(at.UnixMilli(), 10)
+	const fresh = "<fresh>" // an enqueue id: present, its value new
 	tests := []struct {
-		name string
-		opts []tasks.Option
-		want string
+		name    string
+		job     tasks.Job
+		opts    []tasks.Option
+		want    map[string]string // every header of every task
+		account string            // Status().Account
 	}{
-		{"default", nil, tasks.DefaultAccount},
-		{"named", []tasks.Option{tasks.Account("shop-cn")}, "shop-cn"},
-		{"last wins", []tasks.Option{tasks.Account("a"), tasks.Account("b")}, "b"},
+		{"default", pushSingle("u1"), nil, map[string]string{tasks.HeaderAccount: tasks.DefaultAccount}, tasks.DefaultAccount},
+		{"default named", pushSingle("u1"), []tasks.Option{tasks.Account(tasks.DefaultAccount)},
+			map[string]string{tasks.HeaderAccount: tasks.DefaultAccount}, tasks.DefaultAccount},
+		{"named", pushSingle("u1"), []tasks.Option{tasks.Account("shop-cn")},
+			map[string]string{tasks.HeaderAccount: "shop-cn"}, "shop-cn"},
+		{"last account wins", pushSingle("u1"), []tasks.Option{tasks.Account("a"), tasks.Account("b")},
+			map[string]string{tasks.HeaderAccount: "b"}, "b"},
+		{"key", pushSingle("u1"), []tasks.Option{tasks.IdempotencyKey("k")},
+			map[string]string{tasks.HeaderAccount: tasks.DefaultAccount, tasks.HeaderEnqueueID: fresh}, tasks.DefaultAccount},
+		{"named, key", pushSingle("u1"), []tasks.Option{tasks.Account("shop"), tasks.IdempotencyKey("k")},
+			map[string]string{tasks.HeaderAccount: "shop", tasks.HeaderEnqueueID: fresh}, "shop"},
+		{"scheduled", pushSingle("u1"), []tasks.Option{tasks.DeliverAt(at)},
+			map[string]string{tasks.HeaderNotBefore: notBefore, tasks.HeaderAccount: tasks.DefaultAccount}, tasks.DefaultAccount},
+		{"scheduled, named, key", pushSingle("u1"), []tasks.Option{tasks.DeliverAt(at), tasks.Account("shop"), tasks.IdempotencyKey("k")},
+			map[string]string{tasks.HeaderNotBefore: notBefore, tasks.HeaderAccount: "shop", tasks.HeaderEnqueueID: fresh}, "shop"},
+		{"split", pushSingle(users(150)...), nil, map[string]string{tasks.HeaderAccount: tasks.DefaultAccount}, tasks.DefaultAccount},
+		{"split, key", pushSingle(users(150)...), []tasks.Option{tasks.IdempotencyKey("k")},
+			map[string]string{tasks.HeaderAccount: tasks.DefaultAccount, tasks.HeaderEnqueueID: fresh}, tasks.DefaultAccount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newProducerFixture(t)
-			r, err := f.p.Enqueue(t.Context(), pushSingle("u1"), tt.opts...)
+			r, err := f.p.Enqueue(t.Context(), tt.job, tt.opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			info := f.task(t, "easemob", r.Tasks[0].ID)
-			if got := info.Headers[tasks.HeaderAccount]; got != tt.want {
-				t.Errorf("header %s = %q, want %q", tasks.HeaderAccount, got, tt.want)
+			enqueueIDs := map[string]bool{}
+			for _, ref := range r.Tasks {
+				info := f.task(t, "easemob", ref.ID)
+				if len(info.Headers) != len(tt.want) {
+					t.Errorf("task %s headers = %v, want %v", ref.ID, info.Headers, tt.want)
+				}
+				for k, want := range tt.want {
+					got, ok := info.Headers[k]
+					if !ok || (want == fresh && got == "") || (want != fresh && got != want) {
+						t.Errorf("task %s header %s = %q (present %v), want %q", ref.ID, k, got, ok, want)
+					}
+				}
+				if id, ok := info.Headers[tasks.HeaderEnqueueID]; ok {
+					enqueueIDs[id] = true
+				}
+				st, err := f.p.Status(t.Context(), ref.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Account != tt.account {
+					t.Errorf("task %s Status().Account = %q, want %q", ref.ID, st.Account, tt.account)
+				}
 			}
-			st, err := f.p.Status(t.Context(), r.Tasks[0].ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st.Account != tt.want {
-				t.Errorf("Status().Account = %q, want %q", st.Account, tt.want)
+			// One enqueue, one enqueue id, whatever the parts.
+			if len(enqueueIDs) > 1 {
+				t.Errorf("the parts of one enqueue carry %d enqueue ids: %v", len(enqueueIDs), enqueueIDs)
 			}
 		})
+	}
+}
+
+// An idempotency key enqueued again after its task is gone (here deleted;
+// in production, past its retention) gets a new enqueue id: that is what
+// tells the worker's records of the two tasks apart.
+func TestEnqueueIDNewPerEnqueue(t *testing.T) {
+	f := newProducerFixture(t)
+	var ids []string
+	for range 2 {
+		if _, err := f.p.Enqueue(t.Context(), pushSingle("u1"), tasks.IdempotencyKey("k")); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, f.task(t, "easemob", "k").Headers[tasks.HeaderEnqueueID])
+		if err := f.p.Delete(t.Context(), "k"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ids[0] == "" || ids[0] == ids[1] {
+		t.Errorf("enqueue ids %q, want two different ones", ids)
 	}
 }
 
