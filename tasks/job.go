@@ -65,7 +65,8 @@ const (
 // needs that is not part of the provider's request body.
 const (
 	// HeaderAccount names the worker-side account whose credentials and
-	// limits the job uses.
+	// limits the job uses. A task without it uses DefaultAccount; the
+	// Producer leaves it out for that account.
 	HeaderAccount = "herald-account"
 	// HeaderNotBefore is the earliest delivery time, as Unix milliseconds.
 	// asynq keeps due times in whole seconds; the worker waits out the rest

@@ -53,7 +53,8 @@ var ErrNoRedis = errors.New("tasks: producer has no Redis client")
 //
 // Each job becomes one asynq task per provider call, in the provider's
 // queue (Provider.Queue), carrying the job's JSON as its payload and the
-// account in HeaderAccount. Status and Cancel take the ids in the Receipt.
+// account in HeaderAccount (left out for DefaultAccount). Status and Cancel
+// take the ids in the Receipt.
 //
 // Delivery is at least once: a worker that crashes mid-call retries the
 // task. Give a job an IdempotencyKey so that your own retries of Enqueue
@@ -226,13 +227,24 @@ func newTasks(parts []Job, payloads [][]byte, d *delivery) ([]*asynq.Task, error
 	return tasks, nil
 }
 
-// taskHeaders returns the headers of a job's tasks. HeaderEnqueueID is set
-// only with an idempotency key: the key is the task id, and the enqueue id
-// tells this task from an earlier one asynq has forgotten. Without a key
-// the task id is a new UUID, unique already, and asynq encodes every
-// header of every task.
+// taskHeaders returns the headers of a job's tasks: only those that say
+// something, since asynq encodes every header of every task. Nil when none
+// does: a job of the default account, without an idempotency key, due now.
+//
+//   - HeaderAccount, unless the account is DefaultAccount, which a task
+//     without the header uses (see accountOf).
+//   - HeaderEnqueueID, only with an idempotency key: the key is the task id,
+//     and the enqueue id tells this task from an earlier one asynq has
+//     forgotten. Without a key the task id is a new UUID, unique already.
+//   - HeaderNotBefore, for a job scheduled with DeliverAt.
 func taskHeaders(d *delivery) map[string]string {
-	headers := map[string]string{HeaderAccount: d.account}
+	if d.account == DefaultAccount && d.key == "" && d.at.IsZero() {
+		return nil
+	}
+	headers := make(map[string]string, 3)
+	if d.account != DefaultAccount {
+		headers[HeaderAccount] = d.account
+	}
 	if d.key != "" {
 		headers[HeaderEnqueueID] = rand.Text()
 	}
@@ -240,6 +252,16 @@ func taskHeaders(d *delivery) map[string]string {
 		headers[HeaderNotBefore] = strconv.FormatInt(d.at.UnixMilli(), 10)
 	}
 	return headers
+}
+
+// accountOf is the account of a task with the given headers: its
+// HeaderAccount, or DefaultAccount for a task without one (the producer
+// leaves the header out for the default account).
+func accountOf(headers map[string]string) string {
+	if a := headers[HeaderAccount]; a != "" {
+		return a
+	}
+	return DefaultAccount
 }
 
 // A PlannedTask is one task Enqueue would add, as Check reports it.
@@ -397,7 +419,7 @@ func (p *Producer) enqueue(ctx context.Context, t *asynq.Task, provider Provider
 		if err != nil {
 			return TaskRef{}, fmt.Errorf("tasks: look up task %q: %w", id, err)
 		}
-		if old.Type != t.Type() || old.Headers[HeaderAccount] != d.account || !bytes.Equal(old.Payload, t.Payload()) {
+		if old.Type != t.Type() || accountOf(old.Headers) != d.account || !bytes.Equal(old.Payload, t.Payload()) {
 			return TaskRef{}, fmt.Errorf("%w: task %q holds another %s job", ErrKeyReused, id, old.Type)
 		}
 		return TaskRef{ID: old.ID, Type: old.Type, Queue: old.Queue, ProcessAt: utc(dueAt(old)), Duplicate: true}, nil

@@ -124,8 +124,10 @@ func TestEnqueueWritesTask(t *testing.T) {
 	}
 }
 
-// A task carries its account, an enqueue id only when an idempotency key
-// chose the task id, and the due time only for a scheduled job.
+// A task carries only the headers that say something: the account unless
+// it is the default one, an enqueue id only when an idempotency key chose
+// the task id, and the due time only for a scheduled job. Status reads a
+// task without the account header as the default account's.
 func TestEnqueueHeaders(t *testing.T) {
 	at := time.Now().Add(time.Hour).Truncate(time.Millisecond).Add(250 * time.Millisecond)
 	notBefore := strconv.FormatInt(at.UnixMilli(), 10)
@@ -137,24 +139,24 @@ func TestEnqueueHeaders(t *testing.T) {
 		want    map[string]string // every header of every task
 		account string            // Status().Account
 	}{
-		{"default", pushSingle("u1"), nil, map[string]string{tasks.HeaderAccount: tasks.DefaultAccount}, tasks.DefaultAccount},
+		{"default", pushSingle("u1"), nil, map[string]string{}, tasks.DefaultAccount},
 		{"default named", pushSingle("u1"), []tasks.Option{tasks.Account(tasks.DefaultAccount)},
-			map[string]string{tasks.HeaderAccount: tasks.DefaultAccount}, tasks.DefaultAccount},
+			map[string]string{}, tasks.DefaultAccount},
 		{"named", pushSingle("u1"), []tasks.Option{tasks.Account("shop-cn")},
 			map[string]string{tasks.HeaderAccount: "shop-cn"}, "shop-cn"},
 		{"last account wins", pushSingle("u1"), []tasks.Option{tasks.Account("a"), tasks.Account("b")},
 			map[string]string{tasks.HeaderAccount: "b"}, "b"},
 		{"key", pushSingle("u1"), []tasks.Option{tasks.IdempotencyKey("k")},
-			map[string]string{tasks.HeaderAccount: tasks.DefaultAccount, tasks.HeaderEnqueueID: fresh}, tasks.DefaultAccount},
+			map[string]string{tasks.HeaderEnqueueID: fresh}, tasks.DefaultAccount},
 		{"named, key", pushSingle("u1"), []tasks.Option{tasks.Account("shop"), tasks.IdempotencyKey("k")},
 			map[string]string{tasks.HeaderAccount: "shop", tasks.HeaderEnqueueID: fresh}, "shop"},
 		{"scheduled", pushSingle("u1"), []tasks.Option{tasks.DeliverAt(at)},
-			map[string]string{tasks.HeaderNotBefore: notBefore, tasks.HeaderAccount: tasks.DefaultAccount}, tasks.DefaultAccount},
+			map[string]string{tasks.HeaderNotBefore: notBefore}, tasks.DefaultAccount},
 		{"scheduled, named, key", pushSingle("u1"), []tasks.Option{tasks.DeliverAt(at), tasks.Account("shop"), tasks.IdempotencyKey("k")},
 			map[string]string{tasks.HeaderNotBefore: notBefore, tasks.HeaderAccount: "shop", tasks.HeaderEnqueueID: fresh}, "shop"},
-		{"split", pushSingle(users(150)...), nil, map[string]string{tasks.HeaderAccount: tasks.DefaultAccount}, tasks.DefaultAccount},
+		{"split", pushSingle(users(150)...), nil, map[string]string{}, tasks.DefaultAccount},
 		{"split, key", pushSingle(users(150)...), []tasks.Option{tasks.IdempotencyKey("k")},
-			map[string]string{tasks.HeaderAccount: tasks.DefaultAccount, tasks.HeaderEnqueueID: fresh}, tasks.DefaultAccount},
+			map[string]string{tasks.HeaderEnqueueID: fresh}, tasks.DefaultAccount},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,6 +213,73 @@ func TestEnqueueIDNewPerEnqueue(t *testing.T) {
 	}
 	if ids[0] == "" || ids[0] == ids[1] {
 		t.Errorf("enqueue ids %q, want two different ones", ids)
+	}
+}
+
+// The duplicate check compares accounts, reading a task without the account
+// header as the default account's, and one an older producer wrote with
+// the header set to "default" the same way.
+func TestEnqueueDuplicateAccount(t *testing.T) {
+	job := pushSingle("u1", "u2")
+	payload, err := json.Marshal(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// older writes the task the way producers did before the default
+	// account's header was left out.
+	older := func(t *testing.T, f producerFixture) {
+		task := asynq.NewTaskWithHeaders(job.Type(), payload,
+			map[string]string{tasks.HeaderAccount: tasks.DefaultAccount, tasks.HeaderEnqueueID: "older"})
+		c := asynq.NewClientFromRedisClient(f.rdb)
+		if _, err := c.EnqueueContext(t.Context(), task, asynq.Queue("easemob"), asynq.TaskID("k")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	with := func(opts ...tasks.Option) func(*testing.T, producerFixture) {
+		return func(t *testing.T, f producerFixture) {
+			if _, err := f.p.Enqueue(t.Context(), job, append(opts, tasks.IdempotencyKey("k"))...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tests := []struct {
+		name      string
+		first     func(*testing.T, producerFixture)
+		again     []tasks.Option
+		duplicate bool   // else ErrKeyReused
+		account   string // Status().Account of the first task
+	}{
+		{"default, default", with(), nil, true, tasks.DefaultAccount},
+		{"default, default named", with(), []tasks.Option{tasks.Account(tasks.DefaultAccount)}, true, tasks.DefaultAccount},
+		{"default named, default", with(tasks.Account(tasks.DefaultAccount)), nil, true, tasks.DefaultAccount},
+		{"default, named", with(), []tasks.Option{tasks.Account("shop")}, false, tasks.DefaultAccount},
+		{"named, default", with(tasks.Account("shop")), nil, false, "shop"},
+		{"named, same named", with(tasks.Account("shop")), []tasks.Option{tasks.Account("shop")}, true, "shop"},
+		{"older default header, default", older, nil, true, tasks.DefaultAccount},
+		{"older default header, named", older, []tasks.Option{tasks.Account("shop")}, false, tasks.DefaultAccount},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newProducerFixture(t)
+			tt.first(t, f)
+			r, err := f.p.Enqueue(t.Context(), pushSingle("u1", "u2"), append(tt.again, tasks.IdempotencyKey("k"))...)
+			switch {
+			case tt.duplicate && (err != nil || !r.Tasks[0].Duplicate || r.Tasks[0].ID != "k"):
+				t.Errorf("Enqueue() = %+v, %v; want task k as a duplicate", r, err)
+			case !tt.duplicate && !errors.Is(err, tasks.ErrKeyReused):
+				t.Errorf("Enqueue() = %+v, %v; want ErrKeyReused", r, err)
+			}
+			if n := f.queued(t, "easemob"); n != 1 {
+				t.Errorf("queue holds %d tasks, want 1", n)
+			}
+			st, err := f.p.Status(t.Context(), "k")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Account != tt.account {
+				t.Errorf("Status().Account = %q, want %q", st.Account, tt.account)
+			}
+		})
 	}
 }
 

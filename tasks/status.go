@@ -62,7 +62,7 @@ func statusOf(info *asynq.TaskInfo) *Status {
 		ID:            info.ID,
 		Type:          info.Type,
 		Queue:         info.Queue,
-		Account:       info.Headers[HeaderAccount],
+		Account:       accountOf(info.Headers),
 		State:         info.State.String(),
 		Attempts:      attempts(info),
 		MaxRetry:      info.MaxRetry,
@@ -73,9 +73,6 @@ func statusOf(info *asynq.TaskInfo) *Status {
 		CompletedAt:   utc(info.CompletedAt),
 		Payload:       asJSON(info.Payload),
 		Result:        asJSON(info.Result),
-	}
-	if s.Account == "" {
-		s.Account = DefaultAccount
 	}
 	if info.State == asynq.TaskStateCompleted {
 		s.LastError, s.EarlierError = "", info.LastErr
