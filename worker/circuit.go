@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -50,10 +51,56 @@ type circuits struct {
 	script  *redis.Script
 	cfg     CircuitConfig
 	metrics *Metrics
+
+	mu    sync.Mutex
+	reads map[string]circuitRead
 }
 
+// circuitRead is what this worker last learnt of a circuit: when it read
+// it closed with no failure counted (for circuitFresh after that, jobs go
+// without reading it again), and when a call of its own last failed
+// (which voids any reading sent before).
+type circuitRead struct{ clean, failed time.Time }
+
+// circuitFresh is how long a circuit read closed and clean is taken to be
+// so without asking Redis: a circuit another replica opens stops this
+// one's calls this much later at most, while a busy account's jobs save a
+// read each. A failure of this worker's own forgets the reading at once.
+const circuitFresh = 50 * time.Millisecond
+
 func newCircuits(rdb redis.Scripter, cfg CircuitConfig, m *Metrics) *circuits {
-	return &circuits{rdb: rdb, script: redis.NewScript(circuitLua), cfg: cfg, metrics: m}
+	return &circuits{rdb: rdb, script: redis.NewScript(circuitLua), cfg: cfg, metrics: m, reads: map[string]circuitRead{}}
+}
+
+// cleanSince reports whether key was read closed and clean within
+// circuitFresh of now, and no call failed since.
+func (c *circuits) cleanSince(key string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.reads[key]
+	return r.clean.After(r.failed) && now.Sub(r.clean) < circuitFresh
+}
+
+// read records what a read of key sent at found.
+func (c *circuits) read(key string, at time.Time, clean bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.reads[key]
+	if !clean {
+		r.clean = time.Time{}
+	} else if at.After(r.failed) {
+		r.clean = at
+	}
+	c.reads[key] = r
+}
+
+// failed records that a call to key's account failed now.
+func (c *circuits) failed(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.reads[key]
+	r.failed = time.Now()
+	c.reads[key] = r
 }
 
 func circuitKey(p tasks.Provider, account string) string {
@@ -89,8 +136,9 @@ type passage struct {
 
 // allow asks the account's circuit before a call, queued on pipe with the
 // job's limit decisions; the answer is the returned func's once pipe has
-// run. A closed circuit is read with a plain HMGET, which is all a job pays
-// while the account is healthy; only an open one runs the script, which
+// run. A closed circuit is read with a plain HMGET, and one found closed
+// and clean is not read again for circuitFresh (see circuitRead): that is
+// all a healthy account's jobs pay. Only an open one runs the script, which
 // elects the probe. An error from Redis lets the call go: the breaker
 // protects the provider, and the limits still hold.
 func (c *circuits) allow(ctx context.Context, pipe redis.Pipeliner, info *taskInfo) func() (passage, error) {
@@ -98,6 +146,10 @@ func (c *circuits) allow(ctx context.Context, pipe redis.Pipeliner, info *taskIn
 		return func() (passage, error) { return passage{clean: true}, nil }
 	}
 	key := circuitKey(info.provider, info.account)
+	now := time.Now()
+	if c.cleanSince(key, now) {
+		return func() (passage, error) { return passage{clean: true}, nil }
+	}
 	state := pipe.HMGet(ctx, key, "state", "fails")
 	return func() (passage, error) {
 		v, err := state.Result()
@@ -105,8 +157,10 @@ func (c *circuits) allow(ctx context.Context, pipe redis.Pipeliner, info *taskIn
 			return passage{}, nil
 		}
 		if v[0] != "open" {
+			c.read(key, now, v[1] == nil)
 			return passage{clean: v[1] == nil}, nil
 		}
+		c.read(key, now, false)
 		w, err := c.run(ctx, info, "check")
 		if err != nil || len(w) == 0 {
 			return passage{}, nil
@@ -139,7 +193,11 @@ func (c *circuits) recordIn(ctx context.Context, pipe redis.Pipeliner, info *tas
 	if c == nil || c.cfg.Disabled || op == "" || (op == "ok" && pass.clean) {
 		return func(err error) error { return err }
 	}
-	q := pipescript.Queue(context.WithoutCancel(ctx), pipe, c.rdb, c.script, []string{circuitKey(info.provider, info.account)},
+	key := circuitKey(info.provider, info.account)
+	if op == "fail" {
+		c.failed(key)
+	}
+	q := pipescript.Queue(context.WithoutCancel(ctx), pipe, c.rdb, c.script, []string{key},
 		op, c.cfg.Failures, c.cfg.Probe.D().Microseconds())
 	return func(callErr error) error {
 		v, err := q.Result(context.WithoutCancel(ctx)).Int64Slice()
