@@ -116,7 +116,7 @@ func TestOutcomeEventsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	enq := ti.Headers[tasks.HeaderEnqueueID]
-	s.rdb.Set(t.Context(), "herald:delivered:{"+crashed+"}:"+enq, `{"pushStatus":"SUCCESS"}`, time.Hour)
+	s.rdb.Set(t.Context(), worker.DeliveryRecordKey(crashed, enq), `{"pushStatus":"SUCCESS"}`, time.Hour)
 	if _, err := (tasks.EventLog{RDB: s.rdb}).Record(t.Context(), tasks.Event{Outcome: tasks.Delivered, TaskID: crashed,
 		Type: tasks.TypeEasemobPushAsync, Queue: "easemob", Account: "default", Attempts: 1, At: time.Now(),
 		Result: []byte(`{"pushStatus":"SUCCESS"}`)}, enq, 0); err != nil {

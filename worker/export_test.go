@@ -20,3 +20,7 @@ func MoveDue(ctx context.Context, rdb redis.UniversalClient, queue string) (popp
 	}
 	return r[0], r[1], nil
 }
+
+// DeliveryRecordKey names the delivery record of the task with the given
+// id and enqueue id (tasks.HeaderEnqueueID, "" if it has none).
+func DeliveryRecordKey(taskID, enqueueID string) string { return string(keyOf(taskID, enqueueID)) }

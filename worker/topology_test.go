@@ -141,7 +141,7 @@ func TestTopologies(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				marker := "herald:delivered:{" + id + "}:" + info.Headers[tasks.HeaderEnqueueID]
+				marker := worker.DeliveryRecordKey(id, info.Headers[tasks.HeaderEnqueueID])
 				if n, err := rdb.Exists(ctx, marker).Result(); err != nil || n != 1 {
 					t.Errorf("delivered-marker %s missing (%v)", marker, err)
 				}
