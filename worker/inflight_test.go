@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -54,5 +56,28 @@ func TestInflightDrainWaitsForCallsAndRefusesNewOnes(t *testing.T) {
 	}
 	if f.track() {
 		t.Error("track accepted after drain had nothing left to wait for")
+	}
+}
+
+// A record that must land is written again until Redis takes it, and
+// given up on only when the worker stops waiting.
+func TestInflightRetryUntilWritten(t *testing.T) {
+	f := newInflight(nil, records{}, zerolog.Nop(), nil)
+	down := errors.New("connection refused")
+	tries := 0
+	if !f.retry("delivered", func(context.Context) error {
+		if tries++; tries < 3 {
+			return down
+		}
+		return nil
+	}) {
+		t.Fatal("retry gave up while the worker ran")
+	}
+	if tries != 3 {
+		t.Errorf("written in %d tries, want 3 (two failures, then success)", tries)
+	}
+	f.cancel()
+	if f.retry("delivered", func(context.Context) error { return down }) {
+		t.Error("retry reported a write that never landed as written")
 	}
 }
