@@ -8,12 +8,16 @@
 --     then, the call was delivered, and every later begin must say so.
 --   an attempt: "~owner retry started until held worker". owner is random,
 --     one per call; retry is asynq's retry count of the attempt; started
---     and until are µs by Redis's clock; held is the retry count at which
---     the job was held in doubt ("-": never); worker names the process.
+--     and until are µs, by Redis's clock when written here, by the
+--     worker's in its SET NX (see records.beginIn); held is the retry
+--     count at which the job was held in doubt ("-": never); worker names
+--     the process.
 --     JSON never starts with "~", so the two cannot be mistaken.
 -- ARGV[1]  op
 --
 -- begin  ARGV owner, worker, retry, lease µs, policy (resend|hold), ttl ms
+--        (run when the worker's SET NX of its attempt found a record: a
+--        task's first call is that SET alone, see records.beginIn)
 --   {1, result}                     delivered already
 --   {2, wait_us}                    another call of this task is running
 --   {3, started, worker, attempt}   in doubt, held (archive it)

@@ -79,16 +79,41 @@ type begun struct {
 // task is delivered, another call of it is running, or an earlier call is
 // in doubt and the policy holds it. The returned func reads the answer
 // once pipe has run.
+//
+// Most calls are a task's first, with no record yet: for them the attempt
+// is one plain SET NX, no script. Only when a record is there does the
+// returned func run attempt.lua's begin (a round trip more), which reads
+// it by Redis's clock and decides.
+//
+// The attempt SET NX writes takes its start and lease from this process's
+// clock; attempt.lua, which judges them, and the heartbeat, which renews
+// the lease by Redis's clock within attemptLease/3, use Redis's. A clock
+// some seconds off is harmless: a lease that looks longer only makes a
+// crashed call's doubt known later, and the first renewal corrects it.
 func (r records) beginIn(ctx context.Context, pipe redis.Pipeliner, k recordKey, owner, worker string, retry int, lease time.Duration, policy InDoubtPolicy) func() (begun, error) {
-	q := pipescript.Queue(ctx, pipe, r.rdb, r.script, []string{string(k)},
-		"begin", owner, worker, retry, lease.Microseconds(), string(policy), r.ttl.Milliseconds())
+	now := time.Now()
+	first := pipe.SetNX(ctx, string(k), attemptValue(owner, retry, now, now.Add(lease), worker), r.ttl)
 	return func() (begun, error) {
-		v, err := q.Result(ctx).Slice()
+		set, err := first.Result()
+		if err != nil {
+			return begun{}, fmt.Errorf("attempt record: %w", err)
+		}
+		if set {
+			return begun{status: beginFirst}, nil
+		}
+		v, err := r.script.Run(ctx, r.rdb, []string{string(k)},
+			"begin", owner, worker, retry, lease.Microseconds(), string(policy), r.ttl.Milliseconds()).Slice()
 		if err != nil {
 			return begun{}, fmt.Errorf("attempt record: %w", err)
 		}
 		return readBegun(v), nil
 	}
+}
+
+// attemptValue is an attempt as the record holds it; attempt.lua's write
+// makes the same, and reads it.
+func attemptValue(owner string, retry int, started, until time.Time, worker string) string {
+	return fmt.Sprintf("~%s %d %d %d - %s", owner, retry, started.UnixMicro(), until.UnixMicro(), worker)
 }
 
 // readBegun decodes the begin op's reply (see attempt.lua).
