@@ -87,9 +87,10 @@ type begun struct {
 //
 // The attempt SET NX writes takes its start and lease from this process's
 // clock; attempt.lua, which judges them, and the heartbeat, which renews
-// the lease by Redis's clock within attemptLease/3, use Redis's. A clock
-// some seconds off is harmless: a lease that looks longer only makes a
-// crashed call's doubt known later, and the first renewal corrects it.
+// the lease within attemptLease/3, use Redis's. A clock some seconds off is
+// harmless: one ahead makes a crashed call's doubt known that much later,
+// one behind makes the lease look that much shorter until the first
+// renewal, which comes with two thirds of the lease to spare.
 func (r records) beginIn(ctx context.Context, pipe redis.Pipeliner, k recordKey, owner, worker string, retry int, lease time.Duration, policy InDoubtPolicy) func() (begun, error) {
 	now := time.Now()
 	first := pipe.SetNX(ctx, string(k), attemptValue(owner, retry, now, now.Add(lease), worker), r.ttl)
