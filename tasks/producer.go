@@ -232,7 +232,7 @@ func newTasks(parts []Job, payloads [][]byte, d *delivery) ([]*asynq.Task, error
 // does: a job of the default account, without an idempotency key, due now.
 //
 //   - HeaderAccount, unless the account is DefaultAccount, which a task
-//     without the header uses (see accountOf).
+//     without the header uses (see AccountOf).
 //   - HeaderEnqueueID, only with an idempotency key: the key is the task id,
 //     and the enqueue id tells this task from an earlier one asynq has
 //     forgotten. Without a key the task id is a new UUID, unique already.
@@ -254,10 +254,11 @@ func taskHeaders(d *delivery) map[string]string {
 	return headers
 }
 
-// accountOf is the account of a task with the given headers: its
+// AccountOf is the account of a task with the given headers: its
 // HeaderAccount, or DefaultAccount for a task without one (the producer
-// leaves the header out for the default account).
-func accountOf(headers map[string]string) string {
+// leaves the header out for the default account). Whatever reads a task's
+// account reads it through this.
+func AccountOf(headers map[string]string) string {
 	if a := headers[HeaderAccount]; a != "" {
 		return a
 	}
@@ -419,7 +420,7 @@ func (p *Producer) enqueue(ctx context.Context, t *asynq.Task, provider Provider
 		if err != nil {
 			return TaskRef{}, fmt.Errorf("tasks: look up task %q: %w", id, err)
 		}
-		if old.Type != t.Type() || accountOf(old.Headers) != d.account || !bytes.Equal(old.Payload, t.Payload()) {
+		if old.Type != t.Type() || AccountOf(old.Headers) != d.account || !bytes.Equal(old.Payload, t.Payload()) {
 			return TaskRef{}, fmt.Errorf("%w: task %q holds another %s job", ErrKeyReused, id, old.Type)
 		}
 		return TaskRef{ID: old.ID, Type: old.Type, Queue: old.Queue, ProcessAt: utc(dueAt(old)), Duplicate: true}, nil

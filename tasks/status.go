@@ -62,7 +62,7 @@ func statusOf(info *asynq.TaskInfo) *Status {
 		ID:            info.ID,
 		Type:          info.Type,
 		Queue:         info.Queue,
-		Account:       accountOf(info.Headers),
+		Account:       AccountOf(info.Headers),
 		State:         info.State.String(),
 		Attempts:      attempts(info),
 		MaxRetry:      info.MaxRetry,

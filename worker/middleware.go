@@ -65,10 +65,7 @@ func withTaskInfo(base zerolog.Logger, m *Metrics, events *outcomes) Middleware 
 			id, _ := asynq.GetTaskID(ctx)
 			attempt, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
-			account := t.Headers()[tasks.HeaderAccount]
-			if account == "" {
-				account = tasks.DefaultAccount
-			}
+			account := tasks.AccountOf(t.Headers())
 			provider, _ := tasks.ProviderOf(t.Type())
 			ti := &taskInfo{
 				id: id, typ: t.Type(), provider: provider, account: account,
