@@ -499,22 +499,24 @@ func (l *limiter) admitAtOnce(ctx context.Context, pipe redis.Pipeliner, p tasks
 		}
 	}
 	var reads []func(*permit) bool
-	for _, lim := range limits {
-		if !lim.appliesTo(action) {
+	// By index: a closure below keeps its limit, and a range variable it
+	// captured would be a heap copy of every limit, on every job.
+	for i := range limits {
+		if !limits[i].appliesTo(action) {
 			continue
 		}
-		switch lim.kind {
+		switch lim := &limits[i]; lim.kind {
 		case kindConcurrent:
-			hold := l.slots.holdIn(ctx, pipe, lim)
+			hold := l.slots.holdIn(ctx, pipe, *lim)
 			reads = append(reads, func(pm *permit) bool {
 				lease, taken, ok := hold()
 				if lease != nil {
-					l.addLease(pm, lim, lease, taken)
+					l.addLease(pm, *lim, lease, taken)
 				}
 				return ok
 			})
 		default:
-			reads = append(reads, l.pools.reserveIn(ctx, pipe, lim, l.metrics, p))
+			reads = append(reads, l.pools.reserveIn(ctx, pipe, *lim, l.metrics, p))
 		}
 	}
 	return func() (permit, bool) {

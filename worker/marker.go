@@ -114,7 +114,19 @@ func (r records) beginIn(ctx context.Context, pipe redis.Pipeliner, k recordKey,
 // attemptValue is an attempt as the record holds it; attempt.lua's write
 // makes the same, and reads it.
 func attemptValue(owner string, retry int, started, until time.Time, worker string) string {
-	return fmt.Sprintf("~%s %d %d %d - %s", owner, retry, started.UnixMicro(), until.UnixMicro(), worker)
+	// Appended rather than fmt.Sprintf'd: every job writes one.
+	b := make([]byte, 0, len(owner)+len(worker)+48)
+	b = append(b, '~')
+	b = append(b, owner...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(retry), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, started.UnixMicro(), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, until.UnixMicro(), 10)
+	b = append(b, " - "...)
+	b = append(b, worker...)
+	return string(b)
 }
 
 // readBegun decodes the begin op's reply (see attempt.lua).

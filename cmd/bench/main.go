@@ -37,6 +37,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"time"
 )
@@ -89,6 +90,7 @@ func main() {
 	flag.BoolVar(&o.commandstats, "commandstats", false, "after each dispatch run, print to stderr the Redis commands per job and microseconds per call, by command")
 	flag.BoolVar(&o.scripts, "scripts", false, "after each dispatch run, print to stderr Redis time per job by script (SLOWLOG logs every command meanwhile, which inflates the Redis CPU figures)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (every variant and the simulator share the process) to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run to this file (go tool pprof -sample_index=alloc_objects)")
 	flag.Parse()
 	d := defaults(*quick)
 	for _, f := range []struct {
@@ -106,6 +108,11 @@ func main() {
 			}
 		}
 	}
+	if *memProfile != "" {
+		// Every allocation, not one per 512 KB: the small ones on the hot
+		// path are what the profile is for. It slows the run.
+		runtime.MemProfileRate = 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *cpuProfile != "" {
@@ -122,6 +129,12 @@ func main() {
 	if err := run(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
+	}
+	if *memProfile != "" {
+		if err := writeHeapProfile(*memProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
 	}
 }
 
@@ -196,4 +209,17 @@ func loadAvg() string {
 	var a, b5, c string
 	fmt.Sscan(string(b), &a, &b5, &c)
 	return a + " " + b5 + " " + c
+}
+
+// writeHeapProfile writes the allocations of the run so far to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
