@@ -22,6 +22,9 @@ type dispatchResult struct {
 	// procPerJob is this process's CPU (user+sys): the server under test
 	// and the in-process simulator, which costs every variant alike.
 	procPerJob time.Duration
+	// switchesPerJob and allocsPerJob are this process's context switches
+	// and heap allocations, again with the simulator's.
+	switchesPerJob, allocsPerJob float64
 	// commands is what Redis ran, by command (for -commandstats).
 	commands map[string]commandStat
 	// scripts is what SLOWLOG saw, by script (for -scripts).
@@ -59,7 +62,7 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int, script
 		}
 	}
 	trips.n.Store(0)
-	cpu0 := processCPU()
+	use0 := processUsage()
 	start := time.Now()
 	// Labelled so a -cpuprofile can be split by variant (go tool pprof
 	// -tagfocus variant=...): the server's goroutines inherit the label,
@@ -93,18 +96,20 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int, script
 		}
 	}
 	tripsN := trips.n.Load()
-	proc := processCPU() - cpu0
+	use := processUsage().sub(use0)
 	stop()
 	stop = nil
 	d := after.sub(before)
 	return dispatchResult{
-		perSec:      float64(n) / took.Seconds(),
-		tripsPerJob: float64(tripsN) / float64(n),
-		cmdsPerJob:  float64(d.commands()-int64(polls)) / float64(n), // less drained's own LLENs
-		cpuPerJob:   time.Duration(d.cpuMicros) * time.Microsecond / time.Duration(n),
-		procPerJob:  proc / time.Duration(n),
-		commands:    d.byCommand,
-		scripts:     costs,
+		perSec:         float64(n) / took.Seconds(),
+		tripsPerJob:    float64(tripsN) / float64(n),
+		cmdsPerJob:     float64(d.commands()-int64(polls)) / float64(n), // less drained's own LLENs
+		cpuPerJob:      time.Duration(d.cpuMicros) * time.Microsecond / time.Duration(n),
+		procPerJob:     use.cpu / time.Duration(n),
+		switchesPerJob: float64(use.switches) / float64(n),
+		allocsPerJob:   float64(use.allocs) / float64(n),
+		commands:       d.byCommand,
+		scripts:        costs,
 	}, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -104,11 +105,30 @@ func resetStats(ctx context.Context, c *redis.Client) error {
 	return c.ConfigResetStat(ctx).Err()
 }
 
-// processCPU is the CPU time this process has used, user plus system.
-func processCPU() time.Duration {
+// usage is what this process has spent so far.
+type usage struct {
+	cpu time.Duration // user+sys
+	// switches are context switches, voluntary or not: on a virtual
+	// machine each costs more than the work between many of them.
+	switches int64
+	allocs   uint64 // heap objects allocated
+}
+
+func processUsage() usage {
+	var u usage
 	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		u.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		u.switches = ru.Nvcsw + ru.Nivcsw
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		u.allocs = s[0].Value.Uint64()
+	}
+	return u
+}
+
+func (u usage) sub(v usage) usage {
+	return usage{cpu: u.cpu - v.cpu, switches: u.switches - v.switches, allocs: u.allocs - v.allocs}
 }

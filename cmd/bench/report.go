@@ -76,6 +76,9 @@ func (r report) print(out io.Writer) {
 	proc := med(func(d dispatchResult) float64 { return float64(d.procPerJob.Microseconds()) })
 	row("bench process CPU µs / job", fmt.Sprintf("%.0f", proc[0]), fmt.Sprintf("%.0f", proc[1]), fmt.Sprintf("%.0f", proc[2]))
 	row("  (server + simulator) ratio", "1.00", fmt.Sprintf("%.2f", proc[1]/proc[0]), fmt.Sprintf("%.2f", proc[2]/proc[0]))
+	row(append([]string{"  context switches / job"}, f1(med(func(d dispatchResult) float64 { return d.switchesPerJob }))...)...)
+	allocs := med(func(d dispatchResult) float64 { return d.allocsPerJob })
+	row("  heap allocations / job", fmt.Sprintf("%.0f", allocs[0]), fmt.Sprintf("%.0f", allocs[1]), fmt.Sprintf("%.0f", allocs[2]))
 	tw.Flush()
 	fmt.Fprintln(out)
 
