@@ -26,6 +26,17 @@ import (
 // Cluster.
 func DueKey(queue string) string { return "herald:due:{" + queue + "}" }
 
+// DueChannel is where a producer announces a job due within
+// DueWakeHorizon, so a worker's scheduler sleeping until the next due time
+// it knows of wakes for it. The message is the job's queue.
+const DueChannel = "herald:due"
+
+// DueWakeHorizon is how soon a job must be due for the producer to announce
+// it on DueChannel. A worker's scheduler looks at the due sets at least
+// once a second whatever it was told, so a later job is found in time; the
+// second more leaves room for the producer's clock to differ from Redis'.
+const DueWakeHorizon = 2 * time.Second
+
 // ceilToSecond is the first whole second at or after t. asynq stores a due
 // time as t.Unix(), which truncates: rounding up first means its forwarder
 // never moves the task before t.
@@ -51,9 +62,20 @@ func ceilToMilli(t time.Time) time.Time {
 // scheduler. Its failure is not Enqueue's: the task is in Redis and will be
 // delivered at the whole second after at, so reporting an error would only
 // invite the caller to enqueue it twice.
+//
+// A job due within DueWakeHorizon is announced too, in the same round trip.
 func (p *Producer) addDue(ctx context.Context, info *asynq.TaskInfo, at time.Time) {
 	if info.State != asynq.TaskStateScheduled {
 		return
 	}
-	_ = p.rdb.ZAdd(ctx, DueKey(info.Queue), redis.Z{Score: float64(at.UnixMilli()), Member: info.ID}).Err()
+	add := redis.Z{Score: float64(at.UnixMilli()), Member: info.ID}
+	if time.Until(at) >= DueWakeHorizon {
+		_ = p.rdb.ZAdd(ctx, DueKey(info.Queue), add).Err()
+		return
+	}
+	_, _ = p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.ZAdd(ctx, DueKey(info.Queue), add)
+		pipe.Publish(ctx, DueChannel, info.Queue)
+		return nil
+	})
 }

@@ -53,8 +53,9 @@ type Config struct {
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// PollInterval is how often asynq moves retrying jobs, and scheduled
 	// ones Herald's scheduler has not (it was down), to their queue.
-	// Scheduled jobs normally go at their due time through the scheduler,
-	// which polls every 20 ms whatever this says.
+	// Scheduled jobs normally go at their due time through Herald's
+	// scheduler, which sleeps until the next one is due (at least 20 ms,
+	// at most a second) whatever this says.
 	PollInterval Duration `yaml:"poll_interval"`
 	// Retry shapes the backoff between attempts of a transient failure.
 	Retry RetryConfig `yaml:"retry"`

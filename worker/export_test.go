@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -11,14 +12,32 @@ import (
 // before Run.
 func WithoutScheduler(w *Worker) { w.sched = nil }
 
+// SetSchedulerIdle has w's scheduler sleep up to d when no job is due
+// sooner (schedulerIdle). Call it before Run.
+func SetSchedulerIdle(w *Worker, d time.Duration) { w.sched.idle = d }
+
+// MoveDueScriptHash is the scheduler script's SHA1, as EVALSHA names it.
+func MoveDueScriptHash() string { return moveDue.Hash() }
+
 // MoveDue runs the scheduler's script once for queue and returns how many
 // due entries it popped and how many tasks it moved to the queue.
 func MoveDue(ctx context.Context, rdb redis.UniversalClient, queue string) (popped, moved int64, err error) {
+	popped, moved, _, err = MoveDueNext(ctx, rdb, queue)
+	return popped, moved, err
+}
+
+// MoveDueNext is MoveDue that also returns how long until the next entry
+// left in the due set is due, by Redis' clock (-1 if none is left).
+func MoveDueNext(ctx context.Context, rdb redis.UniversalClient, queue string) (popped, moved int64, next time.Duration, err error) {
 	r, err := moveDue.Run(ctx, rdb, dueKeys(queue), dueArgs(queue)...).Int64Slice()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return r[0], r[1], nil
+	next = -1
+	if r[2] >= 0 {
+		next = time.Duration(r[2]) * time.Millisecond
+	}
+	return r[0], r[1], next, nil
 }
 
 // DeliveryRecordKey names the delivery record of the task with the given

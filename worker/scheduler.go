@@ -13,11 +13,19 @@ import (
 	"github.com/herald-dispatch/herald/tasks"
 )
 
-// schedulerTick is how often every worker looks for scheduled jobs that are
-// due, and how often an idle worker looks for new jobs in its queues. Both
-// polls are one short script; together they put a job in a worker's hands
-// a few tens of milliseconds after its due time.
+// schedulerTick is the shortest gap between two rounds of a worker's
+// scheduler, and how often an idle worker looks for new jobs in its queues.
+// A round that finds a job due sooner waits this long instead: together
+// the two put a job in a worker's hands a few tens of milliseconds after
+// its due time.
 const schedulerTick = 20 * time.Millisecond
+
+// schedulerIdle is the longest a scheduler sleeps: with no job due sooner,
+// it looks again after this. A job added meanwhile that is due sooner is
+// announced on tasks.DueChannel (the producer does so for jobs due within
+// tasks.DueWakeHorizon, which leaves a second for the clocks to differ),
+// and wakes it.
+const schedulerIdle = time.Second
 
 // moveBatch bounds how many due tasks one script run moves, so a burst of
 // due jobs does not hold Redis for long; the scheduler runs the script again
@@ -36,13 +44,22 @@ const moveBatch = 200
 // KEYS[1] the due set (tasks.DueKey), KEYS[2] asynq:{q}:scheduled,
 // KEYS[3] asynq:{q}:pending; ARGV[1] the task key prefix asynq:{q}:t:,
 // ARGV[2] the batch size. All share the hash tag {q}. Returns
-// {entries popped, tasks moved}.
+// {entries popped, tasks moved, milliseconds until the next entry left is
+// due (0: due now, a batch came back full; -1: none left)}, the wait by
+// Redis' clock, as the due times are.
 var moveDue = redis.NewScript(`
 local t = redis.call("TIME")
 local nowms = t[1] .. string.format("%03d", math.floor(tonumber(t[2]) / 1000))
 local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", nowms, "LIMIT", 0, tonumber(ARGV[2]))
+local function after()
+	local next = redis.call("ZRANGE", KEYS[1], 0, 0, "WITHSCORES")
+	if #next == 0 then
+		return -1
+	end
+	return math.max(0, math.ceil(tonumber(next[2]) - tonumber(nowms)))
+end
 if #ids == 0 then
-	return {0, 0}
+	return {0, 0, after()}
 end
 redis.call("ZREM", KEYS[1], unpack(ids))
 local since = t[1] .. string.format("%06d", tonumber(t[2])) .. "000"
@@ -54,16 +71,22 @@ for _, id in ipairs(ids) do
 		moved = moved + 1
 	end
 end
-return {#ids, moved}
+return {#ids, moved, after()}
 `)
 
 // scheduler hands scheduled jobs to their queues at their due time, to the
 // millisecond as Redis tells time. Every replica runs one: the script is
 // atomic, so two replicas never move one task twice, and any one of them
 // is enough.
+//
+// Between rounds it sleeps until the next job is due, at least a tick and
+// at most schedulerIdle, so a worker with nothing scheduled soon costs
+// Redis a round a second, not one a tick. A job due sooner than the
+// scheduler's next round is announced on tasks.DueChannel and wakes it.
 type scheduler struct {
 	rdb  redis.UniversalClient
 	tick time.Duration
+	idle time.Duration // schedulerIdle, but in tests
 	log  zerolog.Logger
 
 	mu     sync.Mutex
@@ -81,27 +104,50 @@ func (s *scheduler) add(queues ...string) {
 // pipelined (on a Cluster go-redis splits the pipeline by node), and goes
 // again at once for a queue whose batch came back full.
 func (s *scheduler) run(ctx context.Context) {
+	// go-redis subscribes again by itself after a lost connection; an
+	// announcement missed meanwhile costs that job at most schedulerIdle.
+	sub := s.rdb.Subscribe(ctx, tasks.DueChannel)
+	defer sub.Close()
+	wake := sub.Channel()
+
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var last, next time.Time // the last round, and the next one planned
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-wake:
+			// Wake for it, but not sooner than a tick after the last round:
+			// a burst of announcements costs one round a tick at most.
+			if at := last.Add(s.tick); at.Before(next) {
+				next = at
+				timer.Reset(time.Until(at))
+			}
+			continue
 		case <-timer.C:
 		}
-		for s.round(ctx) {
+		wait := time.Duration(0)
+		for wait == 0 {
 			if ctx.Err() != nil {
 				return
 			}
+			wait = s.round(ctx)
 		}
-		// Jitter keeps replicas from polling in lockstep.
-		timer.Reset(s.tick/2 + rand.N(s.tick))
+		last = time.Now()
+		// Jitter keeps replicas, which all know the same next due time,
+		// from asking for it at the same instant.
+		sleep := min(max(wait, s.tick), s.idle) + rand.N(s.tick/4)
+		next = last.Add(sleep)
+		timer.Reset(sleep)
 	}
 }
 
-// round runs the script for every queue and reports whether any queue had
-// more due tasks than one batch.
-func (s *scheduler) round(ctx context.Context) (more bool) {
+// round runs the script for every queue and returns how long until a job
+// left in a due set is due: 0 when a queue had more due tasks than one
+// batch (go again at once), s.idle when none is due sooner, and a
+// tick after a failure.
+func (s *scheduler) round(ctx context.Context) time.Duration {
 	s.mu.Lock()
 	queues := s.queues
 	s.mu.Unlock()
@@ -116,21 +162,30 @@ func (s *scheduler) round(ctx context.Context) (more bool) {
 		// A pipeline cannot fall back from EVALSHA to EVAL by itself: load
 		// the script (into every master of a Cluster) and go again.
 		if lerr := moveDue.Load(ctx, s.rdb).Err(); lerr == nil {
-			return true
+			return 0
 		}
 	}
 	if err != nil && ctx.Err() == nil {
 		// asynq's forwarder still moves every task at the whole second
 		// after its due time; precision suffers, nothing is lost.
 		s.log.Warn().Err(err).Msg("scheduler: could not move due jobs; asynq will move them within a second")
-		return false
+		return s.tick
 	}
+	wait := s.idle
 	for _, c := range cmds {
-		if r, err := c.Int64Slice(); err == nil && len(r) == 2 && r[0] >= moveBatch {
-			more = true
+		r, err := c.Int64Slice()
+		if err != nil || len(r) != 3 {
+			continue
+		}
+		if r[0] >= moveBatch {
+			return 0
+		}
+		if r[2] >= 0 {
+			// At least a millisecond: only a full batch means "at once".
+			wait = min(wait, max(time.Duration(r[2])*time.Millisecond, time.Millisecond))
 		}
 	}
-	return more
+	return wait
 }
 
 // dueKeys are moveDue's KEYS for queue q, all tagged {q}.

@@ -3,8 +3,11 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rs/zerolog"
 
@@ -147,5 +150,113 @@ func TestSchedulerDeadStillDeliversViaAsynq(t *testing.T) {
 	// asynq was asked for the next whole second; only it moved the task.
 	if second := due.Truncate(time.Second).Add(time.Second); got[0].At.Before(second) {
 		t.Errorf("arrived %v before the whole second asynq was given: something other than asynq moved it", second.Sub(got[0].At))
+	}
+}
+
+// The script tells how long until the next job left in the due set is due,
+// by Redis' clock, so the scheduler can sleep until then.
+func TestSchedulerScriptReportsNextDue(t *testing.T) {
+	ctx := context.Background()
+	rdb := srv.Client(t)
+	p := tasks.NewProducer(rdb)
+	q := tasks.Easemob.Queue()
+	enqueue := func(target string, in time.Duration) {
+		t.Helper()
+		job := &tasks.EasemobPushAsync{Target: target, PushMessage: message(target)}
+		if _, err := p.Enqueue(ctx, job, tasks.DeliverIn(in)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func() time.Duration {
+		t.Helper()
+		_, _, next, err := worker.MoveDueNext(ctx, rdb, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return next
+	}
+	if got := next(); got != -1 {
+		t.Fatalf("empty due set: next %v, want -1 (none)", got)
+	}
+	enqueue("later", time.Hour)
+	enqueue("sooner", time.Minute)
+	// Both clocks are this machine's; a few seconds cover a slow run.
+	if got := next(); got <= 55*time.Second || got > time.Minute {
+		t.Errorf("next %v, want the sooner job's minute", got)
+	}
+}
+
+// countScript counts the pipelines (and single commands) that run one
+// script by its SHA1.
+type countScript struct {
+	sha string
+	n   *atomic.Int64
+}
+
+func (c countScript) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c countScript) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.count([]redis.Cmder{cmd})
+		return next(ctx, cmd)
+	}
+}
+
+func (c countScript) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.count(cmds)
+		return next(ctx, cmds)
+	}
+}
+
+func (c countScript) count(cmds []redis.Cmder) {
+	for _, cmd := range cmds {
+		if a := cmd.Args(); len(a) > 1 && a[1] == c.sha {
+			c.n.Add(1)
+			return
+		}
+	}
+}
+
+// A worker with nothing scheduled soon looks at its due sets about once a
+// second (schedulerIdle), not every tick: idle replicas cost Redis little.
+func TestSchedulerIdleLooksSeldom(t *testing.T) {
+	s := newIdleStack(t, easemobsim.Options{}, nil)
+	var rounds atomic.Int64
+	s.rdb.AddHook(countScript{sha: worker.MoveDueScriptHash(), n: &rounds})
+	s.startWorker(t)
+	waitFor(t, "the scheduler's first round", func() bool { return rounds.Load() > 0 })
+	// A window of 2 s: at every tick (20 ms) it would be about 100 rounds.
+	from := rounds.Load()
+	time.Sleep(2 * time.Second)
+	if n := rounds.Load() - from; n > 4 {
+		t.Errorf("%d scheduler rounds in 2 s while idle, want about 2", n)
+	}
+}
+
+// A job due sooner than the scheduler's next look is announced by the
+// producer and wakes it. With the scheduler asleep for an hour and asynq's
+// forwarder polling hourly, only that announcement can deliver the job.
+func TestSchedulerWokenForJobDueSoon(t *testing.T) {
+	s := newIdleStack(t, easemobsim.Options{}, func(c *worker.Config) { c.PollInterval = worker.Duration(time.Hour) })
+	w, err := worker.New(s.cfg, s.rdb, zerolog.New(s.logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker.SetSchedulerIdle(w, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "the scheduler's subscription", func() bool {
+		return s.rdb.PubSubNumSub(ctx, tasks.DueChannel).Val()[tasks.DueChannel] > 0
+	})
+
+	due := time.Now().Add(300 * time.Millisecond)
+	id := s.enqueue(t, &tasks.EasemobPushAsync{Target: "soon", PushMessage: message("soon")}, tasks.DeliverAt(due)).IDs()[0]
+	s.waitState(t, "completed", id)
+	got := s.sim.Received()
+	if len(got) != 1 || got[0].At.Before(due) {
+		t.Fatalf("received %v, want one push, not before %v", got, due)
 	}
 }
