@@ -1113,18 +1113,52 @@ func BenchmarkEnqueue(b *testing.B) {
 	})
 	// cmd/bench's bare variant: it encodes each job itself, as a user of
 	// asynq alone must, so the encoding is timed on both sides.
+	bare := func(ctx context.Context, c *asynq.Client) error {
+		payload, err := json.Marshal(pushAsync("u1"))
+		if err != nil {
+			return err
+		}
+		_, err = c.EnqueueContext(ctx, asynq.NewTask(tasks.TypeEasemobPushAsync, payload), asynq.Queue("easemob"))
+		return err
+	}
 	b.Run("asynq.Client push.async", func(b *testing.B) {
 		c := asynq.NewClientFromRedisClient(redisSrv.Client(b))
-		ctx := context.Background()
 		for b.Loop() {
-			payload, err := json.Marshal(pushAsync("u1"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := c.EnqueueContext(ctx, asynq.NewTask(tasks.TypeEasemobPushAsync, payload), asynq.Queue("easemob")); err != nil {
+			if err := bare(b.Context(), c); err != nil {
 				b.Fatal(err)
 			}
 		}
+	})
+	// The two above, one enqueue each in turn, the order swapped every
+	// iteration: whatever the machine does meanwhile, and whichever runs
+	// first in a process, falls on both alike. ns/op is the pair's; the
+	// metrics are each side's and their ratio.
+	b.Run("push.async beside asynq.Client", func(b *testing.B) {
+		rdb := redisSrv.Client(b)
+		p, c := tasks.NewProducer(rdb), asynq.NewClientFromRedisClient(rdb)
+		ctx := b.Context()
+		herald := func() error { _, err := p.Enqueue(ctx, pushAsync("u1")); return err }
+		asynqc := func() error { return bare(ctx, c) }
+		var took [2]time.Duration // herald, asynq.Client
+		i := 0
+		for b.Loop() {
+			order := [2]int{0, 1}
+			if i%2 == 1 {
+				order = [2]int{1, 0}
+			}
+			for _, k := range order {
+				start := time.Now()
+				err := [2]func() error{herald, asynqc}[k]()
+				took[k] += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			i++
+		}
+		b.ReportMetric(float64(took[0].Nanoseconds())/float64(i), "producer-ns/job")
+		b.ReportMetric(float64(took[1].Nanoseconds())/float64(i), "asynq-ns/job")
+		b.ReportMetric(float64(took[1])/float64(took[0]), "speed-ratio")
 	})
 }
 
