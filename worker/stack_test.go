@@ -91,10 +91,11 @@ func newIdleStack(t *testing.T, simOpts easemobsim.Options, tune func(*worker.Co
 }
 
 // startWorker runs a worker on the stack until the test ends, and returns
-// it. Its logs are shown if the test fails.
-func (s *stack) startWorker(t *testing.T) *worker.Worker {
+// it; before, if any, adjust it first. Its logs are shown if the test
+// fails.
+func (s *stack) startWorker(t *testing.T, before ...func(*worker.Worker)) *worker.Worker {
 	t.Helper()
-	w, stop := runWorker(t, s.cfg, s.rdb, s.logs)
+	w, stop := runWorker(t, s.cfg, s.rdb, s.logs, before...)
 	t.Cleanup(func() {
 		stop()
 		if t.Failed() {
@@ -104,13 +105,16 @@ func (s *stack) startWorker(t *testing.T) *worker.Worker {
 	return w
 }
 
-// runWorker starts a worker with cfg on rdb. stop cancels it and waits for
-// Run to return.
-func runWorker(t *testing.T, cfg worker.Config, rdb redis.UniversalClient, logs io.Writer) (w *worker.Worker, stop func()) {
+// runWorker starts a worker with cfg on rdb, after before has adjusted it.
+// stop cancels it and waits for Run to return.
+func runWorker(t *testing.T, cfg worker.Config, rdb redis.UniversalClient, logs io.Writer, before ...func(*worker.Worker)) (w *worker.Worker, stop func()) {
 	t.Helper()
 	w, err := worker.New(cfg, rdb, zerolog.New(logs))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range before {
+		f(w)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

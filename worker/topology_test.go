@@ -79,8 +79,11 @@ func TestTopologies(t *testing.T) {
 				t.Fatalf("second enqueue of the key: %+v, want the first task marked duplicate", again)
 			}
 			// A scheduled job goes through Herald's scheduler script,
-			// which must find its keys in one slot on a Cluster.
-			due := time.Now().Add(400 * time.Millisecond).Truncate(time.Millisecond)
+			// which must find its keys in one slot on a Cluster. It is
+			// due 100 ms past a whole second, so the scheduler, woken by
+			// the announcement, moves it most of a second before asynq's
+			// forwarder could (at the next whole second).
+			due := time.Now().Add(1400 * time.Millisecond).Truncate(time.Second).Add(100 * time.Millisecond)
 			later := s.enqueue(t, &tasks.EasemobPushAsync{Target: "bob", PushMessage: message("later")}, tasks.DeliverAt(due))
 			ids := append(append(single.IDs(), first.IDs()...), later.IDs()...)
 			sts := s.waitState(t, "completed", ids...)
@@ -108,6 +111,9 @@ func TestTopologies(t *testing.T) {
 				case easemobsim.PushAsync:
 					if rec.At.Before(due) {
 						t.Errorf("scheduled push.async arrived %v early", due.Sub(rec.At))
+					}
+					if second := due.Truncate(time.Second).Add(time.Second); !rec.At.Before(second) {
+						t.Errorf("scheduled push.async arrived at %v, not before %v: asynq's forwarder moved it, Herald's scheduler was not woken", rec.At, second)
 					}
 				default:
 					t.Errorf("unexpected call to %s", rec.Endpoint)
@@ -232,7 +238,10 @@ func startWorker(t *testing.T, rc worker.RedisConfig, rdb redis.UniversalClient)
 		t.Fatal(err)
 	}
 	s := &stack{rdb: rdb, sim: sim, producer: tasks.NewProducer(rdb), cfg: cfg, logs: &syncBuffer{}}
-	return s, s.startWorker(t)
+	// The scheduler would sleep an hour: only the producer's announcement
+	// of a job due soon (a PUBLISH, which a Cluster carries to every node)
+	// wakes it.
+	return s, s.startWorker(t, func(w *worker.Worker) { worker.SetSchedulerIdle(w, time.Hour) })
 }
 
 // checkAdmin reads the operator endpoints that query Redis: readiness, the
