@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -41,3 +42,14 @@ func (a asynqLogger) Info(args ...any)  { a.l.Info().Msg(fmt.Sprint(args...)) }
 func (a asynqLogger) Warn(args ...any)  { a.l.Warn().Msg(fmt.Sprint(args...)) }
 func (a asynqLogger) Error(args ...any) { a.l.Error().Msg(fmt.Sprint(args...)) }
 func (a asynqLogger) Fatal(args ...any) { a.l.Fatal().Msg(fmt.Sprint(args...)) }
+
+// RedisLog carries go-redis's own messages (a failed dial, a dropped
+// pub/sub connection) into zerolog at warn, so that a worker's log stays
+// JSON when Redis goes away. go-redis has one logger for the whole
+// process: give it this once, in main, with redis.SetLogger.
+type RedisLog struct{ Log zerolog.Logger }
+
+// Printf logs one go-redis message.
+func (r RedisLog) Printf(_ context.Context, format string, v ...any) {
+	r.Log.Warn().Msg(fmt.Sprintf(format, v...))
+}

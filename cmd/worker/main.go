@@ -24,12 +24,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/herald-dispatch/herald/worker"
 )
 
 func main() {
+	// Once, here: go-redis has one logger for the process, and its own
+	// lines (a failed dial when Redis goes away) would otherwise be plain
+	// text among the JSON.
+	redis.SetLogger(worker.RedisLog{Log: zerolog.New(zerolog.SyncWriter(os.Stdout)).With().Timestamp().Str("component", "redis").Logger()})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ()))
