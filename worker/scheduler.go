@@ -14,10 +14,10 @@ import (
 )
 
 // schedulerTick is the shortest gap between two rounds of a worker's
-// scheduler, and how often an idle worker looks for new jobs in its queues.
-// A round that finds a job due sooner waits this long instead: together
-// the two put a job in a worker's hands a few tens of milliseconds after
-// its due time.
+// scheduler (a job due sooner waits for it), and half the average gap
+// between an idle worker's looks at its queues (see serverConfig): together
+// they put a job in a worker's hands a few tens of milliseconds after its
+// due time.
 const schedulerTick = 20 * time.Millisecond
 
 // schedulerIdle is the longest a scheduler sleeps: with no job due sooner,
