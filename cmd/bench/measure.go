@@ -22,6 +22,10 @@ type dispatchResult struct {
 	// procPerJob is this process's CPU (user+sys): the server under test
 	// and the in-process simulator, which costs every variant alike.
 	procPerJob time.Duration
+	// keptPerJob is the Redis memory each delivered job still holds once
+	// the queue is empty: the completed task kept for its retention, the
+	// delivery record, the outcome event and its once-key.
+	keptPerJob float64
 	// switchesPerJob and allocsPerJob are this process's context switches
 	// and heap allocations, again with the simulator's.
 	switchesPerJob, allocsPerJob float64
@@ -44,11 +48,15 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int, script
 	}
 	rdb, trips := e.client(concurrency + 10)
 	defer rdb.Close()
+	sc := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
+	defer sc.Close()
+	mem0, err := usedMemory(ctx, sc)
+	if err != nil {
+		return dispatchResult{}, err
+	}
 	if err := enqueueAll(ctx, v.enqueuer(rdb), n, 8, func(i int) (string, time.Time) { return "j" + strconv.Itoa(i), time.Time{} }); err != nil {
 		return dispatchResult{}, err
 	}
-	sc := redis.NewClient(&redis.Options{Addr: e.redis.Addr})
-	defer sc.Close()
 	if err := resetStats(ctx, sc); err != nil {
 		return dispatchResult{}, err
 	}
@@ -89,6 +97,10 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int, script
 	if err != nil {
 		return dispatchResult{}, err
 	}
+	mem, err := usedMemory(ctx, sc)
+	if err != nil {
+		return dispatchResult{}, err
+	}
 	var costs map[string]scriptCost
 	if scripts {
 		if costs, err = scriptCosts(ctx, sc); err != nil {
@@ -106,6 +118,7 @@ func dispatch(ctx context.Context, e *env, v variant, n, concurrency int, script
 		cmdsPerJob:     float64(d.commands()-int64(polls)) / float64(n), // less drained's own LLENs
 		cpuPerJob:      time.Duration(d.cpuMicros) * time.Microsecond / time.Duration(n),
 		procPerJob:     use.cpu / time.Duration(n),
+		keptPerJob:     float64(mem-mem0) / float64(n),
 		switchesPerJob: float64(use.switches) / float64(n),
 		allocsPerJob:   float64(use.allocs) / float64(n),
 		commands:       d.byCommand,

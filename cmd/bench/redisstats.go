@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -98,6 +99,20 @@ func (s serverStats) sub(o serverStats) serverStats {
 		by[name] = commandStat{calls: st.calls - was.calls, usec: st.usec - was.usec}
 	}
 	return serverStats{cpuMicros: s.cpuMicros - o.cpuMicros, byCommand: by}
+}
+
+// usedMemory is the bytes Redis holds (INFO memory's used_memory).
+func usedMemory(ctx context.Context, c *redis.Client) (int64, error) {
+	info, err := c.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no used_memory in INFO memory")
 }
 
 // resetStats zeroes the command counts.

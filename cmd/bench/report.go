@@ -71,6 +71,8 @@ func (r report) print(out io.Writer) {
 	row(append([]string{"Redis round trips / job"}, f1(med(func(d dispatchResult) float64 { return d.tripsPerJob }))...)...)
 	row(append([]string{"Redis commands / job"}, f1(med(func(d dispatchResult) float64 { return d.cmdsPerJob }))...)...)
 	cpu := med(func(d dispatchResult) float64 { return float64(d.cpuPerJob.Microseconds()) })
+	kept := med(func(d dispatchResult) float64 { return d.keptPerJob })
+	row("Redis memory kept / job (bytes)", fmt.Sprintf("%.0f", kept[0]), fmt.Sprintf("%.0f", kept[1]), fmt.Sprintf("%.0f", kept[2]))
 	row("Redis server CPU µs / job", fmt.Sprintf("%.0f", cpu[0]), fmt.Sprintf("%.0f", cpu[1]), fmt.Sprintf("%.0f", cpu[2]))
 	row("  ratio to bare", "1.00", fmt.Sprintf("%.2f", cpu[1]/cpu[0]), fmt.Sprintf("%.2f", cpu[2]/cpu[0]))
 	proc := med(func(d dispatchResult) float64 { return float64(d.procPerJob.Microseconds()) })
