@@ -104,11 +104,14 @@ func (s *scheduler) add(queues ...string) {
 // pipelined (on a Cluster go-redis splits the pipeline by node), and goes
 // again at once for a queue whose batch came back full.
 func (s *scheduler) run(ctx context.Context) {
-	// go-redis subscribes again by itself after a lost connection; an
-	// announcement missed meanwhile costs that job at most schedulerIdle.
+	// go-redis subscribes again by itself after a lost connection. Each
+	// subscription's confirmation wakes the scheduler like an
+	// announcement: a job announced before the subscription took (at
+	// start, or while it was down) is in its due set by then, and the
+	// round the confirmation brings finds it.
 	sub := s.rdb.Subscribe(ctx, tasks.DueChannel)
 	defer sub.Close()
-	wake := sub.Channel()
+	wake := sub.ChannelWithSubscriptions()
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -117,7 +120,12 @@ func (s *scheduler) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-wake:
+		case _, ok := <-wake:
+			if !ok {
+				// The client was closed under us: go on polling.
+				wake = nil
+				continue
+			}
 			// Wake for it, but not sooner than a tick after the last round:
 			// a burst of announcements costs one round a tick at most.
 			if at := last.Add(s.tick); at.Before(next) {

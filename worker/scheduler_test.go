@@ -261,3 +261,35 @@ func TestSchedulerWokenForJobDueSoon(t *testing.T) {
 		t.Fatalf("received %v, want one push, not before %v", got, due)
 	}
 }
+
+// An announcement can be missed while the scheduler's subscription is down
+// (and before it first takes). When go-redis subscribes again, the
+// confirmation wakes the scheduler, whose round finds what was added
+// meanwhile. Here the job is due too late to be announced at all, the
+// subscription is cut, and the scheduler sleeps an hour and asynq's
+// forwarder polls hourly: only the round the new subscription brings can
+// deliver the job.
+func TestSchedulerLooksAgainWhenResubscribed(t *testing.T) {
+	s := newIdleStack(t, easemobsim.Options{}, func(c *worker.Config) { c.PollInterval = worker.Duration(time.Hour) })
+	w, err := worker.New(s.cfg, s.rdb, zerolog.New(s.logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker.SetSchedulerIdle(w, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	subscribed := func() bool { return s.rdb.PubSubNumSub(ctx, tasks.DueChannel).Val()[tasks.DueChannel] > 0 }
+	waitFor(t, "the scheduler's subscription", subscribed)
+
+	due := time.Now().Add(tasks.DueWakeHorizon + 500*time.Millisecond)
+	id := s.enqueue(t, &tasks.EasemobPushAsync{Target: "unannounced", PushMessage: message("unannounced")}, tasks.DeliverAt(due)).IDs()[0]
+	if err := s.rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.waitState(t, "completed", id)
+	if got := s.sim.Received(); len(got) != 1 || got[0].At.Before(due) {
+		t.Fatalf("received %v, want one push, not before %v", got, due)
+	}
+}
