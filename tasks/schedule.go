@@ -63,19 +63,15 @@ func ceilToMilli(t time.Time) time.Time {
 // delivered at the whole second after at, so reporting an error would only
 // invite the caller to enqueue it twice.
 //
-// A job due within DueWakeHorizon is announced too, in the same round trip.
+// A job due within DueWakeHorizon is then announced. Not in one pipeline
+// with the write: on a Cluster the two go to different nodes at once, and
+// a scheduler woken before the write lands would find nothing.
 func (p *Producer) addDue(ctx context.Context, info *asynq.TaskInfo, at time.Time) {
 	if info.State != asynq.TaskStateScheduled {
 		return
 	}
-	add := redis.Z{Score: float64(at.UnixMilli()), Member: info.ID}
-	if time.Until(at) >= DueWakeHorizon {
-		_ = p.rdb.ZAdd(ctx, DueKey(info.Queue), add).Err()
-		return
+	err := p.rdb.ZAdd(ctx, DueKey(info.Queue), redis.Z{Score: float64(at.UnixMilli()), Member: info.ID}).Err()
+	if err == nil && time.Until(at) < DueWakeHorizon {
+		_ = p.rdb.Publish(ctx, DueChannel, info.Queue).Err()
 	}
-	_, _ = p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.ZAdd(ctx, DueKey(info.Queue), add)
-		pipe.Publish(ctx, DueChannel, info.Queue)
-		return nil
-	})
 }
