@@ -239,19 +239,7 @@ func TestSchedulerIdleLooksSeldom(t *testing.T) {
 // producer and wakes it. With the scheduler asleep for an hour and asynq's
 // forwarder polling hourly, only that announcement can deliver the job.
 func TestSchedulerWokenForJobDueSoon(t *testing.T) {
-	s := newIdleStack(t, easemobsim.Options{}, func(c *worker.Config) { c.PollInterval = worker.Duration(time.Hour) })
-	w, err := worker.New(s.cfg, s.rdb, zerolog.New(s.logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	worker.SetSchedulerIdle(w, time.Hour)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "the scheduler's subscription", func() bool {
-		return s.rdb.PubSubNumSub(ctx, tasks.DueChannel).Val()[tasks.DueChannel] > 0
-	})
+	s := newSleepyScheduler(t)
 
 	due := time.Now().Add(300 * time.Millisecond)
 	id := s.enqueue(t, &tasks.EasemobPushAsync{Target: "soon", PushMessage: message("soon")}, tasks.DeliverAt(due)).IDs()[0]
@@ -270,18 +258,8 @@ func TestSchedulerWokenForJobDueSoon(t *testing.T) {
 // forwarder polls hourly: only the round the new subscription brings can
 // deliver the job.
 func TestSchedulerLooksAgainWhenResubscribed(t *testing.T) {
-	s := newIdleStack(t, easemobsim.Options{}, func(c *worker.Config) { c.PollInterval = worker.Duration(time.Hour) })
-	w, err := worker.New(s.cfg, s.rdb, zerolog.New(s.logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	worker.SetSchedulerIdle(w, time.Hour)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	subscribed := func() bool { return s.rdb.PubSubNumSub(ctx, tasks.DueChannel).Val()[tasks.DueChannel] > 0 }
-	waitFor(t, "the scheduler's subscription", subscribed)
+	s := newSleepyScheduler(t)
+	ctx := context.Background()
 
 	due := time.Now().Add(tasks.DueWakeHorizon + 500*time.Millisecond)
 	id := s.enqueue(t, &tasks.EasemobPushAsync{Target: "unannounced", PushMessage: message("unannounced")}, tasks.DeliverAt(due)).IDs()[0]
@@ -292,4 +270,18 @@ func TestSchedulerLooksAgainWhenResubscribed(t *testing.T) {
 	if got := s.sim.Received(); len(got) != 1 || got[0].At.Before(due) {
 		t.Fatalf("received %v, want one push, not before %v", got, due)
 	}
+}
+
+// newSleepyScheduler runs a worker whose scheduler, with nothing due, sleeps
+// an hour, and whose asynq forwarder polls hourly: a scheduled job goes out
+// in the test's time only if something wakes the scheduler. It returns once
+// the scheduler has subscribed to announcements.
+func newSleepyScheduler(t *testing.T) *stack {
+	t.Helper()
+	s := newIdleStack(t, easemobsim.Options{}, func(c *worker.Config) { c.PollInterval = worker.Duration(time.Hour) })
+	s.startWorker(t, func(w *worker.Worker) { worker.SetSchedulerIdle(w, time.Hour) })
+	waitFor(t, "the scheduler's subscription", func() bool {
+		return s.rdb.PubSubNumSub(context.Background(), tasks.DueChannel).Val()[tasks.DueChannel] > 0
+	})
+	return s
 }
