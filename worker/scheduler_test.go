@@ -9,8 +9,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/rs/zerolog"
-
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
 	"github.com/herald-dispatch/herald/tasks"
 	"github.com/herald-dispatch/herald/worker"
@@ -127,15 +125,7 @@ func TestSchedulerManyJobsNeverEarly(t *testing.T) {
 // never lost.
 func TestSchedulerDeadStillDeliversViaAsynq(t *testing.T) {
 	s := newIdleStack(t, easemobsim.Options{}, nil)
-	w, err := worker.New(s.cfg, s.rdb, zerolog.New(s.logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	worker.WithoutScheduler(w)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	s.startWorker(t, worker.WithoutScheduler)
 
 	due := time.Now().Add(400 * time.Millisecond)
 	if due.Truncate(time.Second).Equal(due) {
