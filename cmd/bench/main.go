@@ -22,7 +22,9 @@
 // Figures: dispatch jobs/s (from server start to the last push arriving),
 // Redis round trips per job (a go-redis hook on the server's client),
 // Redis commands per job (INFO commandstats, commands run by scripts
-// included), Redis server CPU per job (INFO cpu, user+sys); enqueue/s of
+// included), Redis memory each delivered job keeps (INFO memory), Redis
+// server CPU per job (INFO cpu, user+sys), and this process's CPU, context
+// switches and heap allocations per job; enqueue/s of
 // tasks.Producer and asynq.Client; lateness of scheduled jobs measured at
 // the simulator (arrival minus due time); and RSS of a worker process,
 // idle and with jobs in flight (a child process of this binary, read from
