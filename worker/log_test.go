@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
 
+	"github.com/herald-dispatch/herald/internal/redistest"
 	"github.com/herald-dispatch/herald/worker"
 )
 
@@ -22,5 +24,33 @@ func TestRedisLogIsJSON(t *testing.T) {
 	}
 	if line.Level != "warn" || line.Message != "redis: connection pool: failed to dial after 5 attempts: connection refused" {
 		t.Errorf("got %+v", line)
+	}
+}
+
+// A worker on a Redis that may evict keys says so at start, naming the
+// policy; on a noeviction Redis it says nothing of it.
+func TestWorkerWarnsWhenRedisEvicts(t *testing.T) {
+	for _, policy := range []string{"allkeys-lru", "noeviction"} {
+		t.Run(policy, func(t *testing.T) {
+			own, err := redistest.Start() // its own: the test changes its config
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(own.Stop)
+			rdb := own.Client(t)
+			if err := rdb.ConfigSet(context.Background(), "maxmemory-policy", policy).Err(); err != nil {
+				t.Fatal(err)
+			}
+			cfg := simConfig("http://127.0.0.1:1") // no job runs: the account is never called
+			cfg.Redis.URL = own.URL()
+			logs := &syncBuffer{}
+			_, stop := runWorker(t, cfg, rdb, logs)
+			waitFor(t, "the worker to start", func() bool { return strings.Contains(logs.String(), `"message":"worker started"`) })
+			stop()
+			warned := strings.Contains(logs.String(), `"maxmemory_policy":"`+policy+`"`)
+			if warned != (policy != "noeviction") {
+				t.Errorf("maxmemory-policy %s: warned %v; logs:\n%s", policy, warned, logs.String())
+			}
+		})
 	}
 }

@@ -155,7 +155,13 @@ func TestTopologies(t *testing.T) {
 			}
 			located(t, keys)
 
-			checkAdmin(t, w, len(ids))
+			// Each master the worker writes to reports its memory: the
+			// Sentinel's master by name, every Cluster master by address.
+			masters := []string{rc.MasterName}
+			if rc.Cluster {
+				masters = rc.Addrs
+			}
+			checkAdmin(t, w, len(ids), masters)
 		})
 	}
 }
@@ -245,8 +251,8 @@ func startWorker(t *testing.T, rc worker.RedisConfig, rdb redis.UniversalClient)
 }
 
 // checkAdmin reads the operator endpoints that query Redis: readiness, the
-// queue metrics, and asynqmon's queue, server and Redis pages.
-func checkAdmin(t *testing.T, w *worker.Worker, completed int) {
+// queue and memory metrics, and asynqmon's queue, server and Redis pages.
+func checkAdmin(t *testing.T, w *worker.Worker, completed int, masters []string) {
 	t.Helper()
 	h := w.AdminHandler()
 	get := func(path string) string {
@@ -259,8 +265,17 @@ func checkAdmin(t *testing.T, w *worker.Worker, completed int) {
 		return string(body)
 	}
 	get("/readyz")
-	if m := get("/metrics"); !strings.Contains(m, fmt.Sprintf(`herald_queue_tasks{queue="easemob",state="completed"} %d`, completed)) {
+	m := get("/metrics")
+	if !strings.Contains(m, fmt.Sprintf(`herald_queue_tasks{queue="easemob",state="completed"} %d`, completed)) {
 		t.Errorf("/metrics does not count %d completed easemob tasks:\n%s", completed, grep(m, "herald_queue_tasks"))
+	}
+	if got := strings.Count(m, "herald_redis_memory_used_bytes{"); got != len(masters) {
+		t.Errorf("/metrics has %d memory series, want one per master %v:\n%s", got, masters, grep(m, "herald_redis_memory"))
+	}
+	for _, node := range masters {
+		if !strings.Contains(m, fmt.Sprintf(`herald_redis_maxmemory_policy{node=%q,policy="noeviction"} 1`, node)) {
+			t.Errorf("/metrics lacks master %s's memory policy:\n%s", node, grep(m, "herald_redis_m"))
+		}
 	}
 	var queues struct {
 		Queues []struct {

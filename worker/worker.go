@@ -60,7 +60,7 @@ func New(cfg Config, rdb redis.UniversalClient, log zerolog.Logger) (*Worker, er
 		registry: reg, metrics: NewMetrics(reg),
 		insp: asynq.NewInspectorFromRedisClient(rdb),
 	}
-	reg.MustRegister(newQueueCollector(w.insp), newReauthCollector(accounts))
+	reg.MustRegister(newQueueCollector(w.insp), newReauthCollector(accounts), newRedisMemoryCollector(rdb, cfg.Redis.MasterName))
 	w.records = newRecords(rdb, cfg.DeliveredTTL.D())
 	w.inflight = newInflight(ratelimit.NewConcurrency(rdb), w.records, log, w.metrics)
 
@@ -167,6 +167,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("redis: %w", err)
 	}
 	w.publishAccounts(ctx)
+	warnIfRedisEvicts(ctx, w.rdb, w.cfg.Redis.MasterName, w.log)
 	defer w.startWebhooks(ctx)()
 	var admin *http.Server
 	adminErr := make(chan error, 1)
