@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/herald-dispatch/herald/providers"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 )
 
 const testKey = "easemob:default"
@@ -141,7 +142,7 @@ func fetchOnceAcrossReplicas(t *testing.T, newClient func() redis.UniversalClien
 	for i := range callers {
 		wg.Go(func() { got[i], errs[i] = replicas[i%2].Token(ctx, key, fetch) })
 	}
-	waitFor(t, "every caller to look up the token", func() bool { return evals.n.Load() >= callers })
+	simtest.WaitUntil(t, "every caller to look up the token", func() bool { return evals.n.Load() >= callers })
 	if whileHeld != nil {
 		whileHeld(ctx)
 	}
@@ -180,7 +181,7 @@ func TestTokenConcurrentMissesFetchOnceInMemory(t *testing.T) {
 		})
 	}
 	started.Wait()
-	waitFor(t, "the fetch to start", func() bool { return fetches.Load() > 0 })
+	simtest.WaitUntil(t, "the fetch to start", func() bool { return fetches.Load() > 0 })
 	close(release)
 	wg.Wait()
 	if n := fetches.Load(); n != 1 {
@@ -350,18 +351,6 @@ func TestTokenFetchIsBoundedByLockTTL(t *testing.T) {
 	_, err := c.Token(t.Context(), testKey, slow)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the fetch cut off at LockTTL", err)
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after 5 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 

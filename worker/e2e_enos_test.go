@@ -2,7 +2,6 @@ package worker_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,24 +37,6 @@ func newEnOSStack(t *testing.T, opts enossim.Options) *enosStack {
 	})
 	s.startWorker(t)
 	return &enosStack{stack: s, enos: sim}
-}
-
-// simClock is a settable clock for a simulator.
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *simClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *simClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // enosBatch is n messages, message i to users u<i%7> and u<(i+1)%7>.
@@ -136,7 +117,7 @@ func TestEndToEndEnOSCutReplyResent(t *testing.T) {
 // Eight jobs at once with a token that expires between rounds: token/get
 // is called once per expiry, every job is delivered, each user once.
 func TestEndToEndEnOSTokenExpiryEightWorkers(t *testing.T) {
-	clk := &simClock{t: time.Now()}
+	clk := simkit.NewClock(time.Now())
 	s := newEnOSStack(t, enossim.Options{Now: clk.Now})
 	if s.cfg.Concurrency != 8 {
 		t.Fatalf("concurrency %d, want 8", s.cfg.Concurrency)
@@ -144,7 +125,7 @@ func TestEndToEndEnOSTokenExpiryEightWorkers(t *testing.T) {
 	var all []*tasks.EnOSNoticeProduce
 	for round := range 3 {
 		if round > 0 {
-			clk.Add(2*time.Hour + time.Second) // the cached token has expired at EnOS
+			clk.Advance(2*time.Hour + time.Second) // the cached token has expired at EnOS
 		}
 		var ids []string
 		for j := range 8 {

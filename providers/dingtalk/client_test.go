@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,34 +14,18 @@ import (
 	"github.com/herald-dispatch/herald/providers/dingtalk"
 	"github.com/herald-dispatch/herald/providers/dingtalk/dingtalksim"
 	"github.com/herald-dispatch/herald/providers/simkit"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 	"github.com/herald-dispatch/herald/tasks"
 )
 
-// clock is a settable clock for the simulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} }
+// newClock is a settable clock for the simulator.
+func newClock() *simkit.Clock { return simkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)) }
 
 func start(t *testing.T, opts dingtalksim.Options) (*dingtalksim.Server, *dingtalk.Client) {
 	t.Helper()
 	sim := dingtalksim.New(opts)
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
 	return sim, dingtalk.New(dingtalk.Config{
-		BaseURL: url, AppKey: dingtalksim.DefaultAppKey, AppSecret: dingtalksim.DefaultAppSecret,
+		BaseURL: simtest.Start(t, sim.Kit), AppKey: dingtalksim.DefaultAppKey, AppSecret: dingtalksim.DefaultAppSecret,
 		AgentID: dingtalksim.DefaultAgentID,
 	})
 }
@@ -157,7 +140,7 @@ func TestSendOneCallEach(t *testing.T) {
 	if err != nil || p.(*dingtalk.Progress).Done() {
 		t.Fatalf("progress %+v %v, want not done yet", p, err)
 	}
-	clk.Add(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	p, err = c.Send(ctx, &tasks.DingTalkProgress{TaskID: id})
 	if err != nil || !p.(*dingtalk.Progress).Done() || p.(*dingtalk.Progress).Percent != 100 {
 		t.Fatalf("progress %+v %v, want done", p, err)
@@ -231,12 +214,7 @@ func TestSimulatorRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sim := dingtalksim.New(tt.opts)
-			url, err := sim.Start("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sim.Close()
-			cfg := dingtalk.Config{BaseURL: url, AppKey: dingtalksim.DefaultAppKey, AppSecret: dingtalksim.DefaultAppSecret, AgentID: dingtalksim.DefaultAgentID}
+			cfg := dingtalk.Config{BaseURL: simtest.Start(t, sim.Kit), AppKey: dingtalksim.DefaultAppKey, AppSecret: dingtalksim.DefaultAppSecret, AgentID: dingtalksim.DefaultAgentID}
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}
@@ -244,7 +222,7 @@ func TestSimulatorRejects(t *testing.T) {
 			if tt.code == "90018" {
 				_, _ = c.Send(context.Background(), tt.job) // uses up the second
 			}
-			_, err = c.Send(context.Background(), tt.job)
+			_, err := c.Send(context.Background(), tt.job)
 			var pe *providers.Error
 			if !errors.As(err, &pe) || pe.Code != tt.code || pe.Status != http.StatusOK {
 				t.Fatalf("err = %v, want errcode %s with HTTP 200", err, tt.code)

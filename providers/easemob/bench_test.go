@@ -7,18 +7,15 @@ import (
 	"github.com/herald-dispatch/herald/providers"
 	"github.com/herald-dispatch/herald/providers/easemob"
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 )
 
 // BenchmarkPushSingle is one push/single call end to end: token from Redis,
 // request, simulator, reply decoded.
 func BenchmarkPushSingle(b *testing.B) {
 	sim := easemobsim.New(relaxed(easemobsim.Options{}))
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sim.Close()
-	cfg := config(url)
+	cfg := config(simtest.Start(b, sim.Kit))
 	cfg.Tokens = providers.NewTokenCache(srv.Client(b))
 	c := easemob.New(cfg)
 	job := single("u1", "u2", "u3")

@@ -18,7 +18,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -79,20 +78,12 @@ type Config struct {
 // Validate reports the first missing setting. A worker calls it at start;
 // a Client made from an invalid Config answers every call with its error.
 func (c Config) Validate() error {
-	missing := func(what string) error { return fmt.Errorf("easemob: config: %s is required", what) }
-	switch {
-	case c.BaseURL == "":
-		return missing("BaseURL")
-	case c.OrgName == "":
-		return missing("OrgName")
-	case c.AppName == "":
-		return missing("AppName")
-	case c.ClientID == "":
-		return missing("ClientID")
-	case c.ClientSecret == "":
-		return missing("ClientSecret")
-	}
-	return providers.CheckBaseURL(Provider, c.BaseURL)
+	return providers.CheckConfig(Provider, c.BaseURL,
+		providers.Setting{Name: "OrgName", Value: c.OrgName},
+		providers.Setting{Name: "AppName", Value: c.AppName},
+		providers.Setting{Name: "ClientID", Value: c.ClientID},
+		providers.Setting{Name: "ClientSecret", Value: c.ClientSecret},
+	)
 }
 
 // Client calls one Easemob app. It is safe for concurrent use.

@@ -14,6 +14,7 @@ import (
 	"github.com/herald-dispatch/herald/providers"
 	"github.com/herald-dispatch/herald/providers/easemob"
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 	"github.com/herald-dispatch/herald/tasks"
 )
 
@@ -235,7 +236,7 @@ func TestUnauthorizedKeepsAnotherReplicasToken(t *testing.T) {
 		_, err := c.PushSingle(context.Background(), single("u2"))
 		errc <- err
 	}()
-	waitFor(t, "the call to take the latency fault", func() bool { return len(sim.Faults()) == 0 })
+	simtest.WaitUntil(t, "the call to take the latency fault", func() bool { return len(sim.Faults()) == 0 })
 	sim.RevokeTokens()
 	ttl := rdb.TTL(t.Context(), key).Val()
 	if err := rdb.Set(t.Context(), key, "fresh-from-another-replica", ttl).Err(); err != nil {
@@ -289,11 +290,7 @@ func TestTransportFailuresAreTransient(t *testing.T) {
 
 func TestTokenSharedByReplicas(t *testing.T) {
 	sim := easemobsim.New(relaxed(easemobsim.Options{}))
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	url := simtest.Start(t, sim.Kit)
 	srv.Client(t) // flush
 	replicas := make([]*easemob.Client, 2)
 	for i := range replicas {
@@ -328,12 +325,7 @@ func TestTokenSharedByReplicas(t *testing.T) {
 
 func TestInMemoryTokensWithoutACache(t *testing.T) {
 	sim := easemobsim.New(relaxed(easemobsim.Options{}))
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	c := easemob.New(config(url)) // Tokens nil
+	c := easemob.New(config(simtest.Start(t, sim.Kit))) // Tokens nil
 	for i := range 3 {
 		if _, err := c.PushSingle(t.Context(), single(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)

@@ -5,32 +5,22 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-dispatch/herald/providers"
 	"github.com/herald-dispatch/herald/providers/easemob"
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/providers/simkit"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 	"github.com/herald-dispatch/herald/tasks"
 )
 
 const secret = "demo-client-secret"
 
-// clock is a settable clock for the simulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, tasks.ChinaStandardTime())}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
+// newClock is a settable clock for the simulator, at 10:00 China time.
+func newClock() *simkit.Clock {
+	return simkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, tasks.ChinaStandardTime()))
 }
 
 // relaxed lifts the simulator's QPS limits and task caps, for tests about
@@ -56,12 +46,7 @@ func relaxed(o easemobsim.Options) easemobsim.Options {
 func setup(t *testing.T, opts easemobsim.Options, tweak ...func(*easemob.Config)) (*easemob.Client, *easemobsim.Server) {
 	t.Helper()
 	sim := easemobsim.New(opts)
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	cfg := config(url)
+	cfg := config(simtest.Start(t, sim.Kit))
 	cfg.Tokens = providers.NewTokenCache(srv.Client(t))
 	for _, f := range tweak {
 		f(&cfg)
@@ -105,15 +90,3 @@ func fields(t *testing.T, raw json.RawMessage) map[string]any {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// waitFor polls cond until it holds, failing the test after 5 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}

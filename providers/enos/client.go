@@ -23,7 +23,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -85,16 +84,10 @@ type Config struct {
 // it at start; a Client made from an invalid Config answers every call with
 // its error.
 func (c Config) Validate() error {
-	missing := func(what string) error { return fmt.Errorf("enos: config: %s is required", what) }
-	switch {
-	case c.BaseURL == "":
-		return missing("BaseURL")
-	case c.AppKey == "":
-		return missing("AppKey")
-	case c.AppSecret == "":
-		return missing("AppSecret")
-	}
-	return providers.CheckBaseURL(Provider, c.BaseURL)
+	return providers.CheckConfig(Provider, c.BaseURL,
+		providers.Setting{Name: "AppKey", Value: c.AppKey},
+		providers.Setting{Name: "AppSecret", Value: c.AppSecret},
+	)
 }
 
 // Client calls the EnOS gateway for one application. It is safe for

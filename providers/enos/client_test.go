@@ -17,6 +17,7 @@ import (
 	"github.com/herald-dispatch/herald/providers/enos"
 	"github.com/herald-dispatch/herald/providers/enos/enossim"
 	"github.com/herald-dispatch/herald/providers/simkit"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 	"github.com/herald-dispatch/herald/tasks"
 )
 
@@ -378,11 +379,11 @@ func TestCutReplyIsResentHarmlessly(t *testing.T) {
 func TestExpiredTokenIsDroppedAndUnauthorized(t *testing.T) {
 	tests := []struct {
 		name     string
-		expire   func(*enossim.Server, *clock)
+		expire   func(*enossim.Server, *simkit.Clock)
 		wantCode string
 	}{
-		{"expired", func(_ *enossim.Server, clk *clock) { clk.Add(2*time.Hour + time.Second) }, "1203"},
-		{"revoked", func(sim *enossim.Server, _ *clock) { sim.RevokeTokens() }, "31401"},
+		{"expired", func(_ *enossim.Server, clk *simkit.Clock) { clk.Advance(2*time.Hour + time.Second) }, "1203"},
+		{"revoked", func(sim *enossim.Server, _ *simkit.Clock) { sim.RevokeTokens() }, "31401"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -441,7 +442,7 @@ func TestTokenRefreshedNearExpiry(t *testing.T) {
 		t.Fatalf("cached for %v, want 2 h minus the 10 min margin", ttl)
 	}
 	// The simulator's token now has 5 minutes left; the cache lets go of it.
-	clk.Add(115 * time.Minute)
+	clk.Advance(115 * time.Minute)
 	rdb.Del(t.Context(), key)
 	if _, err := c.Send(t.Context(), produce(msg("m2", "u1"))); err != nil {
 		t.Fatal(err)
@@ -462,11 +463,7 @@ func TestTokenRefreshedNearExpiry(t *testing.T) {
 func TestEightReplicasOneTokenFetchPerExpiry(t *testing.T) {
 	clk := newClock()
 	sim := enossim.New(enossim.Options{Now: clk.Now})
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	url := simtest.Start(t, sim.Kit)
 	srv.Client(t) // flush
 	const replicas, rounds = 8, 3
 	clients := make([]*enos.Client, replicas)
@@ -481,7 +478,7 @@ func TestEightReplicasOneTokenFetchPerExpiry(t *testing.T) {
 	}
 	for round := range rounds {
 		if round > 0 {
-			clk.Add(2*time.Hour + time.Second) // every token issued so far has expired
+			clk.Advance(2*time.Hour + time.Second) // every token issued so far has expired
 		}
 		var wg sync.WaitGroup
 		errs := make(chan error, replicas)

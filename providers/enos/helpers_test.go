@@ -5,47 +5,26 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-dispatch/herald/providers"
 	"github.com/herald-dispatch/herald/providers/enos"
 	"github.com/herald-dispatch/herald/providers/enos/enossim"
+	"github.com/herald-dispatch/herald/providers/simkit"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 	"github.com/herald-dispatch/herald/tasks"
 )
 
-// clock is a settable clock for the simulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock is a settable clock for the simulator, starting now.
+func newClock() *simkit.Clock { return simkit.NewClock(time.Now()) }
 
 // setup starts a simulator and returns a client for it whose tokens live in
 // the test's Redis.
 func setup(t *testing.T, opts enossim.Options, tweak ...func(*enos.Config)) (*enos.Client, *enossim.Server) {
 	t.Helper()
 	sim := enossim.New(opts)
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	cfg := config(url)
+	cfg := config(simtest.Start(t, sim.Kit))
 	cfg.Tokens = providers.NewTokenCache(srv.Client(t))
 	cfg.Tokens.Margin = enos.DefaultTokenMargin
 	for _, f := range tweak {

@@ -20,7 +20,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -86,15 +85,12 @@ type Config struct {
 
 // Validate reports the first missing or malformed setting.
 func (c Config) Validate() error {
-	for _, f := range []struct{ name, v string }{
-		{"BaseURL", c.BaseURL}, {"AppID", c.AppID}, {"AppSecret", c.AppSecret},
-		{"HelpdeskID", c.HelpdeskID}, {"HelpdeskToken", c.HelpdeskToken},
-	} {
-		if f.v == "" {
-			return fmt.Errorf("feishu: config: %s is required", f.name)
-		}
-	}
-	return providers.CheckBaseURL(Provider, c.BaseURL)
+	return providers.CheckConfig(Provider, c.BaseURL,
+		providers.Setting{Name: "AppID", Value: c.AppID},
+		providers.Setting{Name: "AppSecret", Value: c.AppSecret},
+		providers.Setting{Name: "HelpdeskID", Value: c.HelpdeskID},
+		providers.Setting{Name: "HelpdeskToken", Value: c.HelpdeskToken},
+	)
 }
 
 // Client calls one Feishu helpdesk as one user. It is safe for concurrent

@@ -11,6 +11,7 @@ import (
 	"github.com/herald-dispatch/herald/providers/feishu"
 	"github.com/herald-dispatch/herald/providers/feishu/feishusim"
 	"github.com/herald-dispatch/herald/providers/simkit"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 	"github.com/herald-dispatch/herald/tasks"
 )
 
@@ -52,12 +53,7 @@ func TestHelpdeskHeaderIsStandardBase64(t *testing.T) {
 		}
 	})
 	k := simkit.New[struct{}](simkit.Config{Handler: h})
-	url, err := k.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
-	cfg := config(url, "ur-1", srv.Client(t))
+	cfg := config(simtest.Start(t, k), "ur-1", srv.Client(t))
 	cfg.HelpdeskID, cfg.HelpdeskToken = "id>>", "tok??"
 	if _, err := feishu.New(cfg).Send(context.Background(), job("1")); err != nil {
 		t.Fatal(err)

@@ -13,18 +13,15 @@ import (
 	"github.com/herald-dispatch/herald/providers/feishu"
 	"github.com/herald-dispatch/herald/providers/feishu/feishusim"
 	"github.com/herald-dispatch/herald/tasks"
+
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 )
 
 // startSim starts a simulator for the test.
 func startSim(t *testing.T, opts feishusim.Options) (*feishusim.Server, string) {
 	t.Helper()
 	sim := feishusim.New(opts)
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim, url
+	return sim, simtest.Start(t, sim.Kit)
 }
 
 // config is a client config for the simulator at url, bootstrapped with

@@ -52,9 +52,11 @@
 // with the status the client actually saw (0 when it saw none).
 //
 // Tests in the same process use the Kit's methods (Inject, Calls,
-// Records, RevokeTokens, …). Tests that run the simulator in another
-// process use Control against its base URL.
+// Records, RevokeTokens, …), start it with StartTest, and run the checks
+// every simulator must pass (CheckRecords, CheckShutdownReleases). Tests
+// that run the simulator in another process use Control against its base
+// URL.
 //
-// Time comes from Config.Now, so a test can move a fake clock past a
-// token's expiry or a limit's window without sleeping.
+// Time comes from Config.Now, so a test can move a Clock past a token's
+// expiry or a limit's window without sleeping.
 package simkit

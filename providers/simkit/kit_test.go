@@ -7,52 +7,19 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-dispatch/herald/providers/simkit"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 )
-
-// clock is a settable clock for Config.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func startToy(t *testing.T, now func() time.Time) (*toy, string, string) {
 	t.Helper()
 	s := newToy(now)
-	base, err := s.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	base := simtest.Start(t, s.Kit)
 	tok, _ := s.IssueToken("app", 0)
 	return s, base, tok
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func TestFaults(t *testing.T) {
@@ -113,7 +80,7 @@ func TestFaults(t *testing.T) {
 			if tt.fault.Kind == simkit.FaultLatency && tt.wantStatus != 0 && time.Since(began) < tt.fault.Delay {
 				t.Fatalf("answered after %v, before the fault's delay", time.Since(began))
 			}
-			waitUntil(t, "the call to be recorded", func() bool { return len(s.Calls()) == 1 })
+			simtest.WaitUntil(t, "the call to be recorded", func() bool { return len(s.Calls()) == 1 })
 			c := s.Calls()[0]
 			if c.Endpoint != "send" || c.Status != tt.wantStatus || c.Fault != tt.fault.Kind || c.Error != tt.wantCode || c.At.IsZero() {
 				t.Fatalf("call recorded as %+v", c)
@@ -159,7 +126,7 @@ func TestFaultsMatchEndpointAndCount(t *testing.T) {
 }
 
 func TestWindowsExactFromArrivalTimes(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	clk := simkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	w := simkit.Windows{Now: clk.Now}
 	w.Set("send", simkit.Limit{N: 2, Per: time.Second})
 	w.Set("free", simkit.Limit{N: -1})
@@ -179,9 +146,7 @@ func TestWindowsExactFromArrivalTimes(t *testing.T) {
 	}
 	start := clk.Now()
 	for i, st := range steps {
-		clk.mu.Lock()
-		clk.t = start.Add(st.at)
-		clk.mu.Unlock()
+		clk.Set(start.Add(st.at))
 		if got := w.Allow(st.ep); got != st.want {
 			t.Fatalf("step %d: %s at +%v allowed=%v, want %v", i, st.ep, st.at, got, st.want)
 		}
@@ -200,7 +165,7 @@ func TestWindowsExactFromArrivalTimes(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	clk := simkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	ts := simkit.Tokens{Now: clk.Now, Mint: func() string { return "t-" + simkit.RandomHex(8) }}
 	short, exp := ts.Issue("app", time.Minute)
 	forever, never := ts.Issue("user:ann", 0)
@@ -259,11 +224,7 @@ func TestControlEndpoints(t *testing.T) {
 		Limits:  map[simkit.Endpoint]simkit.Limit{"send": {N: 5, Per: time.Second}},
 		OnReset: func() { resets++ },
 	})
-	base, err := s.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	base := simtest.Start(t, s.Kit)
 	ctx := t.Context()
 	ctl := &simkit.Control{URL: base}
 	tok, _ := s.IssueToken("app", 0)
@@ -360,27 +321,9 @@ func TestShutdownReleasesHeldCalls(t *testing.T) {
 		t.Run(kind.String(), func(t *testing.T) {
 			s, base, tok := startToy(t, nil)
 			s.Inject(simkit.Fault{Kind: kind, Delay: time.Hour, Count: 1})
-			errc := make(chan error, 1)
-			go func() {
-				req, _ := http.NewRequest(http.MethodPost, base+"/send", strings.NewReader(`{"to":"ann"}`))
-				req.Header.Set("Authorization", "Bearer "+tok)
-				resp, err := http.DefaultClient.Do(req)
-				if err == nil {
-					resp.Body.Close()
-				}
-				errc <- err
-			}()
-			waitUntil(t, "the call to take the fault", func() bool { return len(s.Faults()) == 0 })
-			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-			defer cancel()
-			if err := s.Shutdown(ctx); err != nil {
-				t.Fatalf("Shutdown: %v", err)
-			}
-			select {
-			case <-errc:
-			case <-ctx.Done():
-				t.Fatal("the held call outlived Shutdown")
-			}
+			req, _ := http.NewRequest(http.MethodPost, base+"/send", strings.NewReader(`{"to":"ann"}`))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			simtest.CheckShutdownReleases(t, s.Kit, req)
 			if len(s.Records()) != 0 {
 				t.Fatal("a call released by shutdown was handled")
 			}

@@ -8,27 +8,25 @@ import (
 	"time"
 
 	"github.com/herald-dispatch/herald/providers/dingtalk/dingtalksim"
+	"github.com/herald-dispatch/herald/providers/simkit"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 )
 
 // started is a simulator on a fake clock with a token, and a raw POST to
 // one of its corpconversation APIs.
 type started struct {
 	*dingtalksim.Server
-	clk  *clock
+	clk  *simkit.Clock
 	base string
 	tok  string
 }
 
 func startSim(t *testing.T, opts dingtalksim.Options) *started {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	clk := simkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	opts.Now = clk.Now
 	sim := dingtalksim.New(opts)
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	base := simtest.Start(t, sim.Kit)
 	m := call(t, "GET", base+"/gettoken?appkey="+dingtalksim.DefaultAppKey+"&appsecret="+dingtalksim.DefaultAppSecret, "")
 	tok, _ := m["access_token"].(string)
 	if tok == "" {
@@ -181,7 +179,7 @@ func TestMsgTypeRequiredFields(t *testing.T) {
 // second admits calls again.
 func TestQPSPerAPI(t *testing.T) {
 	s := startSim(t, dingtalksim.Options{})
-	s.clk.Add(time.Second) // gettoken's call leaves the window
+	s.clk.Advance(time.Second) // gettoken's call leaves the window
 	var task float64
 	for i := range 20 {
 		m := s.api(t, "asyncsend_v2", sendBody("u1", "", fmt.Sprintf(`{"msgtype":"text","text":{"content":"n%d"}}`, i)))
@@ -202,7 +200,7 @@ func TestQPSPerAPI(t *testing.T) {
 	if m := s.api(t, "getsendprogress", progress); errcode(m) != 90018 {
 		t.Fatalf("21st progress: %v, want 90018", m)
 	}
-	s.clk.Add(time.Second)
+	s.clk.Advance(time.Second)
 	if m := s.api(t, "asyncsend_v2", sendBody("u1", "", textMsg)); errcode(m) != 0 {
 		t.Fatalf("send in the next second: %v", m)
 	}
@@ -219,13 +217,13 @@ func TestTaskQueryableFor24h(t *testing.T) {
 	id := int64(m["task_id"].(float64))
 	task := fmt.Sprintf(`{"agent_id":100001,"task_id":%d}`, id)
 	recall := fmt.Sprintf(`{"agent_id":100001,"msg_task_id":%d}`, id)
-	s.clk.Add(24*time.Hour - time.Second)
+	s.clk.Advance(24*time.Hour - time.Second)
 	for _, p := range []string{"getsendprogress", "getsendresult"} {
 		if m := s.api(t, p, task); errcode(m) != 0 {
 			t.Fatalf("%s at 23:59:59: %v", p, m)
 		}
 	}
-	s.clk.Add(time.Second)
+	s.clk.Advance(time.Second)
 	for _, c := range []struct{ path, body string }{{"getsendprogress", task}, {"getsendresult", task}, {"recall", recall}} {
 		if m := s.api(t, c.path, c.body); errcode(m) != 40035 {
 			t.Fatalf("%s at 24 h: %v, want 40035", c.path, m)

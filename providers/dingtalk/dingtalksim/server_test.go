@@ -4,20 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-dispatch/herald/providers/dingtalk/dingtalksim"
+	"github.com/herald-dispatch/herald/providers/simkit"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // call makes a raw request, as DingTalk's docs show it, and returns the
 // envelope.
@@ -41,13 +34,9 @@ func call(t *testing.T, method, url, body string) map[string]any {
 }
 
 func TestSimulatorFollowsTheDocs(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	clk := simkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	sim := dingtalksim.New(dingtalksim.Options{Now: clk.Now})
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	base := simtest.Start(t, sim.Kit)
 	token := func() string {
 		m := call(t, "GET", base+"/gettoken?appkey="+dingtalksim.DefaultAppKey+"&appsecret="+dingtalksim.DefaultAppSecret, "")
 		if m["errcode"].(float64) != 0 || m["expires_in"].(float64) != 7200 {
@@ -56,11 +45,11 @@ func TestSimulatorFollowsTheDocs(t *testing.T) {
 		return m["access_token"].(string)
 	}
 	tok := token()
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	if again := token(); again != tok {
 		t.Fatal("a valid token must be handed back, extended")
 	}
-	clk.Add(7199 * time.Second) // still valid: the second gettoken extended it
+	clk.Advance(7199 * time.Second) // still valid: the second gettoken extended it
 	api := func(path, body string) map[string]any {
 		return call(t, "POST", base+"/topapi/message/corpconversation/"+path+"?access_token="+tok, body)
 	}
@@ -90,13 +79,13 @@ func TestSimulatorFollowsTheDocs(t *testing.T) {
 	if m := api("recall", `{"agent_id":100001,"msg_task_id":`+jsonInt(id)+`}`); m["errcode"].(float64) != 0 {
 		t.Fatalf("recall within 24 h: %v", m)
 	}
-	clk.Add(24 * time.Hour)
+	clk.Advance(24 * time.Hour)
 	tok = token() // the old one expired meanwhile
 	if m := api("recall", `{"agent_id":100001,"msg_task_id":`+jsonInt(id)+`}`); m["errcode"].(float64) != 40035 {
 		t.Fatalf("recall after 24 h: %v", m)
 	}
 	old := tok
-	clk.Add(7200 * time.Second)
+	clk.Advance(7200 * time.Second)
 	tok = old
 	if m := api("getsendprogress", `{"agent_id":100001,"task_id":1}`); m["errcode"].(float64) != 42001 {
 		t.Fatalf("expired token: %v", m)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 )
 
 func TestFaultStatus(t *testing.T) {
@@ -97,7 +98,7 @@ func TestFaultHangAndDrop(t *testing.T) {
 			if tt.kind == easemobsim.FaultHang && !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("err = %v, want the client's deadline", err)
 			}
-			waitUntil(t, "the call to be recorded as unanswered", func() bool {
+			simtest.WaitUntil(t, "the call to be recorded as unanswered", func() bool {
 				calls := s.Calls()
 				last := calls[len(calls)-1]
 				return last.Endpoint == easemobsim.PushTask && last.Status == 0
@@ -113,36 +114,7 @@ func TestCloseReleasesHungCalls(t *testing.T) {
 	s := start(t, easemobsim.Options{QPS: unlimited()})
 	tok := s.token()
 	s.Inject(easemobsim.Fault{Kind: easemobsim.FaultHang, Count: 1})
-	errc := make(chan error, 1)
-	go func() {
-		req := newPost(t, s.base+"/push/task", map[string]any{"pushMessage": msg()})
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-		errc <- err
-	}()
-	waitUntil(t, "the call to take the fault", func() bool { return len(s.Faults()) == 0 })
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	if err := s.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	select {
-	case <-errc:
-	case <-ctx.Done():
-		t.Fatal("the hung call outlived Shutdown")
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	req := newPost(t, s.base+"/push/task", map[string]any{"pushMessage": msg()})
+	req.Header.Set("Authorization", "Bearer "+tok)
+	simtest.CheckShutdownReleases(t, s.Kit, req)
 }

@@ -4,36 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-dispatch/herald/providers/easemob/easemobsim"
+	"github.com/herald-dispatch/herald/providers/simkit"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 )
 
-// clock is a settable clock for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock is a settable clock for Options.Now, at 10:00 China time.
+func newClock() *simkit.Clock {
+	return simkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)))
 }
 
 // unlimited lifts every QPS limit, for tests about something else.
@@ -55,12 +38,7 @@ type sim struct {
 func start(t *testing.T, opts easemobsim.Options) *sim {
 	t.Helper()
 	s := easemobsim.New(opts)
-	url, err := s.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return &sim{Server: s, t: t, base: url + "/herald/demo"}
+	return &sim{Server: s, t: t, base: simtest.Start(t, s.Kit) + "/herald/demo"}
 }
 
 // reply is a decoded response.
@@ -127,15 +105,7 @@ func (s *sim) do(path, token string, body any) reply {
 
 func (s *sim) send(req *http.Request) reply {
 	s.t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	resp, raw := simtest.Fetch(s.t, req)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

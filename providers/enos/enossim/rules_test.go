@@ -3,16 +3,14 @@ package enossim_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/herald-dispatch/herald/providers/enos/enossim"
-	"github.com/herald-dispatch/herald/providers/simkit"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 )
 
 // signer makes signed produce calls by hand (sha256 over token, sorted
@@ -27,11 +25,7 @@ type signer struct {
 func newSigner(t *testing.T, opts enossim.Options) (*enossim.Server, *signer) {
 	t.Helper()
 	sim := enossim.New(opts)
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	base := simtest.Start(t, sim.Kit)
 	s := &signer{t: t, base: base}
 	s.stamp.Store(time.Now().UnixMilli())
 	ts := fmt.Sprint(s.stamp.Add(1))
@@ -162,33 +156,5 @@ func TestRecordsOverControl(t *testing.T) {
 	if code := s.produce(message("m1", nil)); code != 0 {
 		t.Fatalf("produce: code %v", code)
 	}
-	resp, err := http.Get(s.base + simkit.ControlPrefix + "records")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var objs []map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &objs); err != nil || len(objs) != 1 {
-		t.Fatalf("records: %s (%v)", raw, err)
-	}
-	snake := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	for k := range objs[0] {
-		if !snake.MatchString(k) {
-			t.Errorf("key %q is not snake_case: %s", k, raw)
-		}
-	}
-	for _, k := range []string{"message_id", "user", "new", "at"} {
-		if _, ok := objs[0][k]; !ok {
-			t.Errorf("no %q in %s", k, raw)
-		}
-	}
-	var got []enossim.Record
-	if err := (&simkit.Control{URL: s.base}).Records(t.Context(), &got); err != nil {
-		t.Fatal(err)
-	}
-	want, _ := json.Marshal(sim.Records())
-	if again, _ := json.Marshal(got); string(again) != string(want) {
-		t.Fatalf("round trip through /_sim/records:\n got %s\nwant %s", again, want)
-	}
+	simtest.CheckRecords(t, s.base, sim.Records(), "message_id", "user", "new", "at")
 }

@@ -9,17 +9,15 @@ import (
 	"time"
 
 	"github.com/herald-dispatch/herald/providers/enos/enossim"
+
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 )
 
 // Hand-built requests, independent of Herald's client: a correctly signed
 // call is accepted, and each broken rule is answered with its code.
 func TestSignedCallsByHand(t *testing.T) {
 	sim := enossim.New(enossim.Options{})
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	base := simtest.Start(t, sim.Kit)
 	post := func(path string, h map[string]string, body string) map[string]any {
 		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
 		for k, v := range h {

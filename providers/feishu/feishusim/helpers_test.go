@@ -4,34 +4,17 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-dispatch/herald/providers/feishu/feishusim"
+	"github.com/herald-dispatch/herald/providers/simkit"
+	"github.com/herald-dispatch/herald/providers/simkit/simtest"
 )
 
-// clock is a settable clock for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock is a settable clock for Options.Now.
+func newClock() *simkit.Clock { return simkit.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)) }
 
 // sim is a started simulator and hand-built HTTP around it: nothing here
 // uses Herald's feishu client, so a client bug cannot hide a sim bug.
@@ -44,12 +27,7 @@ type sim struct {
 func start(t *testing.T, opts feishusim.Options) *sim {
 	t.Helper()
 	s := feishusim.New(opts)
-	url, err := s.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return &sim{Server: s, t: t, base: url}
+	return &sim{Server: s, t: t, base: simtest.Start(t, s.Kit)}
 }
 
 // reply is a decoded response.
@@ -86,15 +64,7 @@ func (s *sim) post(path string, headers map[string]string, body string) reply {
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	resp, raw := simtest.Fetch(s.t, req)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
 	_ = json.Unmarshal(raw, &r.body)
 	return r

@@ -26,12 +26,12 @@ func TestAppTokenIssueAndReuse(t *testing.T) {
 			if exp != 7200 {
 				t.Fatalf("expire %v, want 7200", exp)
 			}
-			clk.Add(89 * time.Minute) // 31 min left
+			clk.Advance(89 * time.Minute) // 31 min left
 			again, exp := s.appToken(tt.path, tt.field)
 			if again != tok || exp != 31*60 {
 				t.Fatalf("with 31 min left: token changed=%t expire %v; want the same token, expire 1860", again != tok, exp)
 			}
-			clk.Add(2 * time.Minute) // 29 min left
+			clk.Advance(2 * time.Minute) // 29 min left
 			fresh, exp := s.appToken(tt.path, tt.field)
 			if fresh == tok || exp != 7200 {
 				t.Fatalf("with 29 min left: token changed=%t expire %v; want a new token, expire 7200", fresh != tok, exp)
@@ -41,7 +41,7 @@ func TestAppTokenIssueAndReuse(t *testing.T) {
 			for _, v := range []string{tok, fresh} {
 				wantError(t, s.post(sendPath("1"), sendHeaders(v), `{"send_at":"1624326025000"}`), 400, 99991663)
 			}
-			clk.Add(29 * time.Minute) // the old one expired
+			clk.Advance(29 * time.Minute) // the old one expired
 			wantError(t, s.post(sendPath("1"), sendHeaders(tok), `{"send_at":"1624326025000"}`), 400, 99991668)
 
 			wantError(t, s.post(tt.path, nil, `{"app_id":"`+feishusim.DefaultAppID+`","app_secret":"wrong"}`), 400, 10014)
@@ -110,7 +110,7 @@ func TestRefreshRotatesSingleUse(t *testing.T) {
 	}
 
 	stale := s.authorize()
-	clk.Add(30*24*time.Hour + time.Second)
+	clk.Advance(30*24*time.Hour + time.Second)
 	app, _ = s.appToken(appTokenPath, "app_access_token")
 	wantError(t, s.refresh(app, stale), 400, 20037)
 
@@ -188,7 +188,7 @@ func TestExecuteSendByHand(t *testing.T) {
 		})
 	}
 
-	clk.Add(time.Hour) // the user token expires: 99991677, refresh and retry
+	clk.Advance(time.Hour) // the user token expires: 99991677, refresh and retry
 	wantError(t, s.post(sendPath(id), sendHeaders(user), body), 400, 99991677)
 
 	got := s.Received()
@@ -210,14 +210,14 @@ func TestExecuteSendRateLimit(t *testing.T) {
 			t.Fatalf("call %d within the limit: %s", i+1, r.raw)
 		}
 	}
-	clk.Add(20 * time.Second)
+	clk.Advance(20 * time.Second)
 	r := s.post(sendPath("1"), h, body)
 	wantError(t, r, 429, 99991400)
 	if r.header.Get("x-ogw-ratelimit-limit") != "10" || r.header.Get("x-ogw-ratelimit-reset") != "40" {
 		t.Fatalf("headers limit %q reset %q; want 10 and 40 (s until the window frees)",
 			r.header.Get("x-ogw-ratelimit-limit"), r.header.Get("x-ogw-ratelimit-reset"))
 	}
-	clk.Add(40 * time.Second)
+	clk.Advance(40 * time.Second)
 	if r := s.post(sendPath("1"), h, body); r.code() != 0 {
 		t.Fatalf("after x-ogw-ratelimit-reset: %s", r.raw)
 	}
