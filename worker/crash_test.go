@@ -170,18 +170,6 @@ func TestCrashKilledWorkerMidCall(t *testing.T) {
 	}
 }
 
-// awaitCond polls cond until it holds, or fails the test after d.
-func awaitCond(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func countState(t *testing.T, p *tasks.Producer, ids []string, state string) int {
 	t.Helper()
 	n := 0

@@ -286,7 +286,7 @@ func TestWebhookRetriedApartFromDelivery(t *testing.T) {
 	s := newStack(t, easemobsim.Options{}, webhookConfig(hook.URL, rc.secret))
 	first := s.enqueue(t, asyncJob("a")).IDs()[0]
 	s.waitState(t, "completed", first)
-	waitFor(t, "the first webhook call to hang", func() bool { _, calls, _ := rc.got(); return calls == 1 })
+	awaitCond(t, 20*time.Second, "the first webhook call to hang", func() bool { _, calls, _ := rc.got(); return calls == 1 })
 	// The receiver is stuck on the first event; the next job is delivered
 	// all the same.
 	second := s.enqueue(t, asyncJob("b")).IDs()[0]
@@ -308,6 +308,6 @@ func TestWebhookRetriedApartFromDelivery(t *testing.T) {
 func awaitWebhooks(t *testing.T, rc *receiver, n int) []tasks.Event {
 	t.Helper()
 	var evs []tasks.Event
-	waitFor(t, fmt.Sprintf("%d webhooks", n), func() bool { evs, _, _ = rc.got(); return len(evs) >= n })
+	awaitCond(t, 20*time.Second, fmt.Sprintf("%d webhooks", n), func() bool { evs, _, _ = rc.got(); return len(evs) >= n })
 	return evs
 }

@@ -90,9 +90,9 @@ func TestFeishuRevokedRefreshTokenWaitsForOperator(t *testing.T) {
 		}
 		return ""
 	}
-	waitFor(t, "the account to need re-authorization", func() bool { return metric() == "1" })
+	awaitCond(t, 20*time.Second, "the account to need re-authorization", func() bool { return metric() == "1" })
 	// Let every job come round at least twice while paused.
-	waitFor(t, "the jobs to retry while paused", func() bool {
+	awaitCond(t, 20*time.Second, "the jobs to retry while paused", func() bool {
 		return strings.Count(s.logs.String(), `"result":"paused"`) >= 2*len(ids)
 	})
 	for _, id := range ids {
@@ -173,17 +173,5 @@ func TestFeishuRateLimitStormHonouredByEveryReplica(t *testing.T) {
 	}
 	if storms != 3 || len(fs.Received()) != 5 {
 		t.Errorf("%d 429s and %d delivered, want 3 and 5", storms, len(fs.Received()))
-	}
-}
-
-// waitFor polls cond until it holds, or fails the test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

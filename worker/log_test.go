@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -45,7 +46,7 @@ func TestWorkerWarnsWhenRedisEvicts(t *testing.T) {
 			cfg.Redis.URL = own.URL()
 			logs := &syncBuffer{}
 			_, stop := runWorker(t, cfg, rdb, logs)
-			waitFor(t, "the worker to start", func() bool { return strings.Contains(logs.String(), `"message":"worker started"`) })
+			awaitCond(t, 20*time.Second, "the worker to start", func() bool { return strings.Contains(logs.String(), `"message":"worker started"`) })
 			stop()
 			warned := strings.Contains(logs.String(), `"maxmemory_policy":"`+policy+`"`)
 			if warned != (policy != "noeviction") {

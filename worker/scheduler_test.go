@@ -216,7 +216,7 @@ func TestSchedulerIdleLooksSeldom(t *testing.T) {
 	var rounds atomic.Int64
 	s.rdb.AddHook(countScript{sha: worker.MoveDueScriptHash(), n: &rounds})
 	s.startWorker(t)
-	waitFor(t, "the scheduler's first round", func() bool { return rounds.Load() > 0 })
+	awaitCond(t, 20*time.Second, "the scheduler's first round", func() bool { return rounds.Load() > 0 })
 	// A window of 2 s: at every tick (20 ms) it would be about 100 rounds.
 	from := rounds.Load()
 	time.Sleep(2 * time.Second)
@@ -270,7 +270,7 @@ func newSleepyScheduler(t *testing.T) *stack {
 	t.Helper()
 	s := newIdleStack(t, easemobsim.Options{}, func(c *worker.Config) { c.PollInterval = worker.Duration(time.Hour) })
 	s.startWorker(t, func(w *worker.Worker) { worker.SetSchedulerIdle(w, time.Hour) })
-	waitFor(t, "the scheduler's subscription", func() bool {
+	awaitCond(t, 20*time.Second, "the scheduler's subscription", func() bool {
 		return s.rdb.PubSubNumSub(context.Background(), tasks.DueChannel).Val()[tasks.DueChannel] > 0
 	})
 	return s

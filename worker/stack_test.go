@@ -172,3 +172,15 @@ func (s *stack) enqueue(t *testing.T, job tasks.Job, opts ...tasks.Option) *task
 func message(title string) tasks.PushMessage {
 	return tasks.PushMessage{Title: title, Content: "body of " + title}
 }
+
+// awaitCond polls cond until it holds, or fails the test after d.
+func awaitCond(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
