@@ -67,7 +67,7 @@ func buildAccounts(cfg Config, rdb redis.UniversalClient) (Accounts, error) {
 
 func (a Accounts) add(p tasks.Provider, name string, acct Account) {
 	if a[p] == nil {
-		a[p] = map[string]Account{}
+		a[p] = map[string]*Account{}
 	}
-	a[p][name] = acct
+	a[p][name] = &acct
 }

@@ -37,11 +37,12 @@ type Account struct {
 	timeout time.Duration
 }
 
-// Accounts maps a provider and an account name to the account.
-type Accounts map[tasks.Provider]map[string]Account
+// Accounts maps a provider and an account name to the account. Jobs get
+// a pointer to it, not a copy, down their chain of calls.
+type Accounts map[tasks.Provider]map[string]*Account
 
 // lookup finds the account a task names.
-func (a Accounts) lookup(p tasks.Provider, name string) (Account, bool) {
+func (a Accounts) lookup(p tasks.Provider, name string) (*Account, bool) {
 	acct, ok := a[p][name]
 	return acct, ok
 }
@@ -65,18 +66,8 @@ type dispatcher struct {
 
 func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	info := taskInfoFrom(ctx)
-	acct, ok := d.accounts.lookup(info.provider, info.account)
-	if !ok {
-		return permanent(fmt.Errorf("no %s account %q in the worker's config", info.provider, info.account))
-	}
-	job, err := tasks.Parse(t.Type(), t.Payload())
+	acct, job, err := d.decode(info, t)
 	if err != nil {
-		return permanent(err)
-	}
-	// The producer validated the job when it was enqueued; time has passed
-	// since (a startDate window may have closed), so check again rather
-	// than let the provider reject it.
-	if err := job.Validate(acct.Env); err != nil {
 		return permanent(err)
 	}
 	// A task delivered before a retry is found by the attempt record's
@@ -91,6 +82,26 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		writeResult(t, result)
 	}
 	return nil
+}
+
+// decode finds the account the task names and decodes and checks its job.
+// Its locals are off the stack while the job is delivered (see delivery).
+func (d *dispatcher) decode(info *taskInfo, t *asynq.Task) (*Account, tasks.Job, error) {
+	acct, ok := d.accounts.lookup(info.provider, info.account)
+	if !ok {
+		return nil, nil, fmt.Errorf("no %s account %q in the worker's config", info.provider, info.account)
+	}
+	job, err := tasks.Parse(t.Type(), t.Payload())
+	if err != nil {
+		return nil, nil, err
+	}
+	// The producer validated the job when it was enqueued; time has passed
+	// since (a startDate window may have closed), so check again rather
+	// than let the provider reject it.
+	if err := job.Validate(acct.Env); err != nil {
+		return nil, nil, err
+	}
+	return acct, job, nil
 }
 
 // deliver takes the job through its account's circuit and limits to the
@@ -112,12 +123,14 @@ func (d *dispatcher) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // record names the task's delivery record, kept around each call (see
 // try); "" keeps none, for calls that are harmless to repeat and whose result
 // the caller records (DingTalk's tracking reads).
-func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, record recordKey) (any, []byte, error) {
-	lastChance := info.attempt >= info.maxRetry
+func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct *Account, job tasks.Job, record recordKey) (any, []byte, error) {
+	dl := &delivery{
+		info: info, acct: acct, job: job, record: record,
+		owner: rand.Text(), lastChance: info.attempt >= info.maxRetry,
+	}
 	reauthorized := false
-	owner := rand.Text()
 	for {
-		result, encoded, err := d.try(ctx, info, acct, job, record, owner, lastChance)
+		result, encoded, err := d.try(ctx, dl)
 		var pe *providers.Error
 		if err == nil || !errors.As(err, &pe) {
 			return result, encoded, err
@@ -134,13 +147,31 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 		default:
 			return result, encoded, err
 		}
-		if deadline, ok := ctx.Deadline(); !lastChance || !ok || time.Until(deadline) < pe.RetryAfter {
+		if deadline, ok := ctx.Deadline(); !dl.lastChance || !ok || time.Until(deadline) < pe.RetryAfter {
 			return nil, nil, err
 		}
 		if err := d.limiter.sleep(ctx, pe.RetryAfter); err != nil {
 			return nil, nil, err
 		}
 	}
+}
+
+// delivery is what every call of one task's delivery needs, passed down
+// by pointer so that the frames between asynq and the provider's reply
+// stay small: a goroutine's stack grows by copying every frame on it, and
+// a handler's stack is deepest while the client decodes the reply (see
+// "Not reached" in the README's Performance).
+type delivery struct {
+	info *taskInfo
+	acct *Account
+	job  tasks.Job
+	// record names the task's delivery record ("": none, see deliver).
+	record recordKey
+	// owner names this delivery's calls in the attempt record.
+	owner string
+	// lastChance: the task's retries are spent, so a "not now" waits in
+	// the handler (see deliver).
+	lastChance bool
 }
 
 // try makes one call: circuit, limits, attempt record, the call, and its
@@ -157,20 +188,20 @@ func (d *dispatcher) deliver(ctx context.Context, info *taskInfo, acct Account, 
 // The two halves are functions of their own, so their locals are not on
 // the stack of the goroutines parked in the call (try's frame went from
 // 1.5 KB to 0.5 KB).
-func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, record recordKey, owner string, lastChance bool) (any, []byte, error) {
+func (d *dispatcher) try(ctx context.Context, dl *delivery) (any, []byte, error) {
 	// Tracked before its attempt record is written, so a stopping worker
 	// either waits for the call or refuses it before it begins.
-	c := &call{record: record, owner: owner}
+	c := &call{record: dl.record, owner: dl.owner}
 	if !d.inflight.add(c) {
 		return nil, nil, fmt.Errorf("worker stopping; call not made: %w", context.Canceled)
 	}
 	defer d.inflight.remove(c)
 
-	p, result, err := d.prepare(ctx, info, acct, record, owner, lastChance)
+	p, result, err := d.prepare(ctx, dl)
 	if err != nil || p == nil {
 		return nil, result, err
 	}
-	d.inflight.hold(c, p.permit)
+	d.inflight.hold(c, &p.permit)
 	// The task's context ends when asynq hands the task back (shutdown
 	// timeout, lost lease): from then on another worker may run it, so a
 	// call not yet sent is not sent.
@@ -184,8 +215,8 @@ func (d *dispatcher) try(ctx context.Context, info *taskInfo, acct Account, job 
 	// happens to the task meanwhile: asynq cancels a task's context when
 	// its shutdown timeout ends or its lease is lost, and a call cut off
 	// then would be in doubt for nothing.
-	res, callErr := acct.Sender.Send(context.WithoutCancel(ctx), job)
-	return d.record(ctx, info, acct, job, record, owner, p, res, callErr)
+	res, callErr := dl.acct.Sender.Send(context.WithoutCancel(ctx), dl.job)
+	return d.record(ctx, dl, p, res, callErr)
 }
 
 // prepared is a call let go by prepare.
@@ -200,7 +231,8 @@ type prepared struct {
 // call may go, in one pipeline, and waits for the limits when they say
 // not yet. A nil prepared with a nil error is a task delivered before (its
 // result is returned).
-func (d *dispatcher) prepare(ctx context.Context, info *taskInfo, acct Account, record recordKey, owner string, lastChance bool) (*prepared, []byte, error) {
+func (d *dispatcher) prepare(ctx context.Context, dl *delivery) (*prepared, []byte, error) {
+	info, acct, record, owner := dl.info, dl.acct, dl.record, dl.owner
 	pipe := d.limiter.pipes.Pipeline()
 	allowed := d.circuits.allow(ctx, pipe, info)
 	atOnce := d.limiter.admitAtOnce(ctx, pipe, info.provider, actionOf(info.typ), acct.limits)
@@ -235,7 +267,7 @@ func (d *dispatcher) prepare(ctx context.Context, info *taskInfo, acct Account, 
 	}
 	if !admitted {
 		maxWait := d.limiter.maxWait
-		if deadline, ok := ctx.Deadline(); ok && lastChance {
+		if deadline, ok := ctx.Deadline(); ok && dl.lastChance {
 			maxWait = max(maxWait, time.Until(deadline))
 		}
 		if permit, err = d.limiter.admit(ctx, info.provider, actionOf(info.typ), acct.limits, maxWait); err != nil {
@@ -250,7 +282,8 @@ func (d *dispatcher) prepare(ctx context.Context, info *taskInfo, acct Account, 
 // task's result, the circuit, the limits' settles and, when delivered, the
 // outcome event. A delivery record that fails there is written again until
 // Redis answers.
-func (d *dispatcher) record(ctx context.Context, info *taskInfo, acct Account, job tasks.Job, record recordKey, owner string, p *prepared, res any, callErr error) (any, []byte, error) {
+func (d *dispatcher) record(ctx context.Context, dl *delivery, p *prepared, res any, callErr error) (any, []byte, error) {
+	info, record, owner := dl.info, dl.record, dl.owner
 	var out []byte
 	var recorded func() error
 	var event func() (bool, error)
@@ -280,7 +313,7 @@ func (d *dispatcher) record(ctx context.Context, info *taskInfo, acct Account, j
 		recorded = d.records.endIn(context.WithoutCancel(ctx), pipe, record, owner, op)
 	}
 	circuit := d.circuits.recordIn(ctx, pipe, info, p.pass, callErr)
-	err := d.limiter.settle(ctx, pipe, info, acct, job, p.permit, callErr)
+	err := d.limiter.settle(ctx, pipe, info, dl.acct, dl.job, &p.permit, callErr)
 	err = circuit(err)
 	if callErr == nil {
 		// The provider has the notification: the marker must land, or a

@@ -85,7 +85,7 @@ func (f *inflight) add(c *call) bool {
 }
 
 // hold adds the slots of c's permit to what the heartbeat renews.
-func (f *inflight) hold(c *call, pm permit) {
+func (f *inflight) hold(c *call, pm *permit) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, l := range pm.leases {

@@ -337,7 +337,7 @@ type permit struct {
 
 // releaseLease gives slot i back, retrying in the background if Redis does
 // not answer.
-func (p permit) releaseLease(ctx context.Context, i int) {
+func (p *permit) releaseLease(ctx context.Context, i int) {
 	if p.inflight != nil {
 		p.inflight.releaseLater(p.leases[i], p.lease[i])
 		return
@@ -346,7 +346,7 @@ func (p permit) releaseLease(ctx context.Context, i int) {
 }
 
 // release gives everything back: the call was never made.
-func (p permit) release(ctx context.Context) {
+func (p *permit) release(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	for _, c := range p.calls {
 		_ = c.Cancel(ctx)
@@ -387,7 +387,7 @@ type callOutcome struct {
 // fails is retried in the background (see releaseLease); a lost Done or
 // Cancel leaves the call counted until its time in flight runs out, which
 // errs on the safe side.
-func (p permit) settle(ctx context.Context, pipe redis.Pipeliner, o callOutcome, pools *callPools) {
+func (p *permit) settle(ctx context.Context, pipe redis.Pipeliner, o callOutcome, pools *callPools) {
 	ctx = context.WithoutCancel(ctx)
 	var settled []func() error // read even when ignored: a NOSCRIPT runs again then
 	var answered []*ratelimit.Call
@@ -588,7 +588,7 @@ func (pm *permit) addCall(c *ratelimit.Call, giveBack bool) {
 //
 // The settles go on pipe, with whatever the caller queued there (the
 // delivery record), in one round trip.
-func (l *limiter) settle(ctx context.Context, pipe redis.Pipeliner, info *taskInfo, acct Account, job tasks.Job, pm permit, err error) error {
+func (l *limiter) settle(ctx context.Context, pipe redis.Pipeliner, info *taskInfo, acct *Account, job tasks.Job, pm *permit, err error) error {
 	var pe *providers.Error
 	isPE := errors.As(err, &pe)
 	capped := isPE && capRefusal(info.provider, pe)

@@ -62,22 +62,11 @@ func taskInfoFrom(ctx context.Context) *taskInfo {
 func withTaskInfo(base zerolog.Logger, m *Metrics, events *outcomes) Middleware {
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-			id, _ := asynq.GetTaskID(ctx)
-			attempt, _ := asynq.GetRetryCount(ctx)
-			maxRetry, _ := asynq.GetMaxRetry(ctx)
-			account := tasks.AccountOf(t.Headers())
-			provider, _ := tasks.ProviderOf(t.Type())
-			ti := &taskInfo{
-				id: id, typ: t.Type(), provider: provider, account: account,
-				attempt: attempt, maxRetry: maxRetry, enqueueID: t.Headers()[tasks.HeaderEnqueueID],
-				log: base.With().Str("task_id", id).Str("job_type", t.Type()).
-					Str("provider", string(provider)).Str("account", account).
-					Int("attempt", attempt+1).Logger(),
-			}
+			ti := newTaskInfo(ctx, t, base)
 			ctx = context.WithValue(ctx, taskInfoKey{}, ti)
 			start := time.Now()
 			var err error
-			if provider == "" {
+			if ti.provider == "" {
 				err = permanent(tasks.ErrUnknownType)
 			} else {
 				err = next.ProcessTask(ctx, t)
@@ -86,6 +75,25 @@ func withTaskInfo(base zerolog.Logger, m *Metrics, events *outcomes) Middleware 
 			events.record(ctx, ti, verdict, err)
 			return err
 		})
+	}
+}
+
+// newTaskInfo reads the identity of the task t that ctx runs. It is a
+// function of its own, as are report and record, so that their locals
+// (the logger's builder above all) are not on the stack all through the
+// call below (see delivery).
+func newTaskInfo(ctx context.Context, t *asynq.Task, base zerolog.Logger) *taskInfo {
+	id, _ := asynq.GetTaskID(ctx)
+	attempt, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	account := tasks.AccountOf(t.Headers())
+	provider, _ := tasks.ProviderOf(t.Type())
+	return &taskInfo{
+		id: id, typ: t.Type(), provider: provider, account: account,
+		attempt: attempt, maxRetry: maxRetry, enqueueID: t.Headers()[tasks.HeaderEnqueueID],
+		log: base.With().Str("task_id", id).Str("job_type", t.Type()).
+			Str("provider", string(provider)).Str("account", account).
+			Int("attempt", attempt+1).Logger(),
 	}
 }
 
@@ -147,21 +155,32 @@ func notBefore(now func() time.Time) Middleware {
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 			if v := t.Headers()[tasks.HeaderNotBefore]; v != "" {
-				ms, err := strconv.ParseInt(v, 10, 64)
-				if err != nil {
-					return permanent(errors.New("bad " + tasks.HeaderNotBefore + " header: " + v))
-				}
-				if wait := time.UnixMilli(ms).Sub(now()); wait > 0 {
-					timer := time.NewTimer(wait)
-					defer timer.Stop()
-					select {
-					case <-timer.C:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
+				if err := waitUntil(ctx, v, now); err != nil {
+					return err
 				}
 			}
 			return next.ProcessTask(ctx, t)
 		})
+	}
+}
+
+// waitUntil waits until the time in a HeaderNotBefore value, or until ctx
+// is done.
+func waitUntil(ctx context.Context, notBefore string, now func() time.Time) error {
+	ms, err := strconv.ParseInt(notBefore, 10, 64)
+	if err != nil {
+		return permanent(errors.New("bad " + tasks.HeaderNotBefore + " header: " + notBefore))
+	}
+	wait := time.UnixMilli(ms).Sub(now())
+	if wait <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
